@@ -1,0 +1,204 @@
+"""The error taxonomy: one hierarchy rooted at :class:`ResilientProviderError`.
+
+Every class carries a stable ``code`` (for statistics, logs and the tagged answer's
+``_error_code``), a ``hint`` telling the user what to do, and two flags the strategy acts on:
+
+* ``retriable`` — trying the same provider again may help (network, timeout, 5xx, rate limit,
+  malformed data);
+* ``counts_against_provider`` — the failure says something about the provider's health and is
+  counted by its circuit breaker. A symbol that does not exist is the caller's problem, not the
+  provider's, and a skip (circuit open, deadline spent) is no verdict on the provider at all.
+
+Messages are redacted at construction, so an error can be logged or shown without leaking
+credentials that a foreign exception carried in a URL.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import ClassVar, Self
+
+from .redaction import redact
+
+__all__ = [
+    "AuthenticationError",
+    "CircuitOpenError",
+    "ConfigError",
+    "DataContractError",
+    "DeadlineExceededError",
+    "InvalidSymbolError",
+    "NetworkError",
+    "ProviderError",
+    "ProviderNotInstalledError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "ResilientProviderError",
+    "ServerError",
+    "SymbolNotFoundError",
+]
+
+
+class ResilientProviderError(Exception):
+    """Root of every error this library raises or reports."""
+
+    code: ClassVar[str] = "error"
+    hint: ClassVar[str] = ""
+    retriable: ClassVar[bool] = False
+    counts_against_provider: ClassVar[bool] = False
+
+    def __init__(
+        self, message: str, *, symbol: str | None = None, provider: str | None = None
+    ) -> None:
+        self.message = redact(str(message))
+        self.symbol = symbol
+        self.provider = provider
+        super().__init__(self.message)
+
+    def with_message(self, message: str) -> Self:
+        """Return a copy of this error (same class, code and attributes) with another message."""
+        clone = copy.copy(self)
+        clone.message = redact(message)
+        clone.args = (clone.message,)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+# --- provider failures -------------------------------------------------------------------------
+
+
+class ProviderError(ResilientProviderError):
+    """A provider could not answer for a symbol (base of every provider-side failure)."""
+
+    code = "provider_error"
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider failed in a way that says it is unwell; another try may succeed."""
+
+    code = "provider_unavailable"
+    hint = "The source failed; the answer falls over to the next source. Check the stats."
+    retriable = True
+    counts_against_provider = True
+
+
+class NetworkError(ProviderUnavailableError):
+    """DNS, connection refused or reset: the provider could not be reached."""
+
+    code = "network_error"
+    hint = "Check network access to the data source."
+
+
+class ServerError(ProviderUnavailableError):
+    """The provider answered with a server error (HTTP 5xx)."""
+
+    code = "server_error"
+    hint = "The data source is failing on its side; retry later."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        symbol: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, symbol=symbol, provider=provider)
+        self.status = status
+
+
+class AuthenticationError(ProviderUnavailableError):
+    """The provider refused our session (HTTP 401, Yahoo's "Invalid Crumb")."""
+
+    code = "auth_failed"
+    hint = "The session cookie or crumb was refused; it is renewed on the next try."
+
+
+class ProviderTimeoutError(ProviderUnavailableError):
+    """The provider did not answer within the configured ``timeout_s``."""
+
+    code = "timeout"
+    hint = "Raise the provider's timeout_s, or rely on the fallback chain."
+
+
+class RateLimitError(ProviderUnavailableError):
+    """The provider throttled us (HTTP 429); ``retry_after`` is its ``Retry-After``, if sent."""
+
+    code = "rate_limited"
+    hint = "Slow down: lower the request rate or batch size; the breaker holds off meanwhile."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        symbol: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, symbol=symbol, provider=provider)
+        self.retry_after = retry_after
+
+
+class DataContractError(ProviderUnavailableError):
+    """The provider answered, but with data that breaks the contract (no price, wrong symbol)."""
+
+    code = "data_contract"
+    hint = "The source returned unusable data; the next source is tried."
+
+
+class SymbolNotFoundError(ProviderError):
+    """The provider says the symbol does not exist. Final: no retry, no fall-over."""
+
+    code = "symbol_not_found"
+    hint = "Check the ticker symbol (Yahoo notation, e.g. BRK-B, 0700.HK, EURUSD=X)."
+
+
+class CircuitOpenError(ProviderError):
+    """The provider was skipped because its circuit breaker is open."""
+
+    code = "circuit_open"
+    hint = "The provider failed repeatedly and is rested until its reset timeout passes."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_in_s: float = 0.0,
+        symbol: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, symbol=symbol, provider=provider)
+        self.retry_in_s = retry_in_s
+
+
+class ProviderNotInstalledError(ProviderError):
+    """A configured provider's adapter or its library cannot be imported on this machine."""
+
+    code = "provider_not_installed"
+    hint = "Install the provider's package (see the README), or remove it from `providers`."
+
+
+class DeadlineExceededError(ProviderError):
+    """The whole-request ``deadline_s`` was spent before this step could run or finish."""
+
+    code = "deadline_exceeded"
+    hint = "Raise deadline_s, or lower provider timeouts and retry counts."
+
+
+# --- caller errors -------------------------------------------------------------------------------
+
+
+class InvalidSymbolError(ResilientProviderError, ValueError):
+    """The input is not a valid ticker symbol; raised before any I/O."""
+
+    code = "invalid_symbol"
+    hint = "Pass a Yahoo ticker symbol as a string, e.g. 'AAPL', 'BRK-B', '^GSPC', 'EURUSD=X'."
+
+
+class ConfigError(ResilientProviderError, ValueError):
+    """The configuration is invalid; the message names the field and the allowed values."""
+
+    code = "config_error"
+    hint = "Fix the named setting in config.yaml or the RESILIENT_PROVIDER_* environment."

@@ -1,0 +1,94 @@
+"""The tagged answer: where data came from, how old it is, how long it took, what was tried."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import ResilientProviderError
+
+
+class DataSource(enum.StrEnum):
+    """Which step of the cascade produced an answer."""
+
+    PRIMARY = "primary"
+    FALLBACK = "fallback"
+    CACHE_FRESH = "cache_fresh"
+    CACHE_STALE = "cache_stale"
+    ERROR = "error"
+
+    @property
+    def is_live(self) -> bool:
+        """True for answers fetched from a provider during this request."""
+        return self in (DataSource.PRIMARY, DataSource.FALLBACK)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One step of the cascade for one symbol, and how it ended.
+
+    ``step`` is a provider name or ``"cache"``; ``outcome`` is ``"success"``, ``"error"``,
+    ``"skipped"`` (circuit open, switched off, deadline spent) or ``"miss"`` (cache);
+    ``detail`` is the human-readable account used in error messages.
+    """
+
+    step: str
+    outcome: str
+    detail: str
+    error_code: str | None = None
+    latency_ms: float = 0.0
+    retries: int = 0
+
+
+def iso_utc(epoch_s: float) -> str:
+    """Format epoch seconds as ISO 8601 in UTC (``2026-01-02T03:04:05.678+00:00``)."""
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The full answer for one symbol: the data (or error) plus its provenance and trace."""
+
+    symbol: str
+    source: DataSource
+    data: dict[str, Any] | None = None
+    provider: str | None = None
+    fetched_at: float | None = None
+    age_s: float | None = None
+    is_stale: bool = False
+    latency_ms: float = 0.0
+    error: ResilientProviderError | None = None
+    attempts: tuple[Attempt, ...] = field(default_factory=tuple)
+    ticker: str | None = None
+
+    @property
+    def success(self) -> bool:
+        """True when the answer carries data (live or cached)."""
+        return self.data is not None
+
+    def to_tagged_dict(self) -> dict[str, Any]:
+        """The ``get_ticker_info`` format: the canonical dict plus ``_``-prefixed tags.
+
+        On failure: ``{"symbol", "ticker", "error", "_error_code", "_data_source", "_latency_ms"}``.
+        """
+        latency_ms = round(self.latency_ms, 3)
+        if self.data is None:
+            error = self.error
+            return {
+                "symbol": self.symbol,
+                "ticker": self.ticker if self.ticker is not None else self.symbol,
+                "error": error.message if error is not None else "no data",
+                "_error_code": error.code if error is not None else "error",
+                "_data_source": DataSource.ERROR.value,
+                "_latency_ms": latency_ms,
+            }
+        tagged = dict(self.data)
+        tagged["_data_source"] = self.source.value
+        tagged["_provider"] = self.provider
+        tagged["_is_stale"] = self.is_stale
+        tagged["_fetched_at"] = iso_utc(self.fetched_at) if self.fetched_at is not None else None
+        tagged["_age_s"] = round(self.age_s, 3) if self.age_s is not None else None
+        tagged["_latency_ms"] = latency_ms
+        return tagged
