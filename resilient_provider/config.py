@@ -1,0 +1,314 @@
+"""Settings: the typed, validated form of ``config.yaml`` plus ``RESILIENT_PROVIDER_*`` overrides.
+
+Configuration is validated once, here at the edge; the rest of the library reads only these
+frozen models. Precedence: environment > values given (YAML file or keyword arguments) >
+defaults. Every failure raises :class:`~resilient_provider.errors.ConfigError` naming each bad
+setting by its dotted path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+import platformdirs
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from . import _config_errors as _messages
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "BreakerSettings", "CacheSettings", "Duration",
+    "ProviderPolicy", "ProviderSettings", "RetrySettings", "Settings", "parse_duration",
+]
+
+DEFAULT_PROVIDER_NAMES: tuple[str, ...] = ("yfinance", "yahooquery")
+"""The fallback chain used when the configuration names no providers: primary first."""
+
+ENV_PREFIX = "RESILIENT_PROVIDER_"
+"""Prefix of environment overrides; ``__`` separates nesting levels (``..._CACHE__FRESH_FOR``)."""
+
+_SECONDS_PER_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(
+    r"^\s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$"
+)
+_DURATION_FORMS = ("a duration: seconds as a number (30, 0.5) or a number with a unit "
+                   "ms, s, m, h or d ('250ms', '30s', '5m', '1.5h', '7d')")
+
+
+def parse_duration(value: object) -> float:
+    """Return ``value`` in seconds: a number of seconds, or a string like ``"250ms"`` or ``"48h"``.
+
+    Raises :class:`ConfigError` for anything else (booleans, non-finite numbers, unknown units).
+    """
+    seconds: float | None = None
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str) and (match := _DURATION.match(value)):
+            number, unit = float(match["number"]), match["unit"] or "s"
+            # Dividing for ms keeps "250ms" exactly 0.25 (multiplying by 0.001 would not).
+            seconds = number / 1000 if unit == "ms" else number * _SECONDS_PER_UNIT[unit]
+    except OverflowError:  # an int too large for a float
+        seconds = None
+    if seconds is None or not math.isfinite(seconds):
+        raise ConfigError(f"must be {_DURATION_FORMS}, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), _messages.Unit("seconds")]
+"""Seconds as a float; accepts numbers and strings with a unit (see :func:`parse_duration`)."""
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable stand-in for ``value`` (dicts and lists inside frozen models are not)."""
+    if isinstance(value, Mapping):
+        return frozenset((key, _freeze(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value  # type: ignore[no-any-return]
+
+
+class _Frozen(BaseModel):
+    """Frozen, strict-keyed base whose instances are hashable even with dict or list fields."""
+
+    # No __init__ turning errors into ConfigError here: pydantic would call it for every nested
+    # model too. Built alone in code, a sub-model raises pydantic's ValidationError.
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __hash__(self) -> int:
+        return hash((type(self), _freeze(self.model_dump())))
+
+
+class RetrySettings(_Frozen):
+    """How often and how patiently one provider is retried within one request."""
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    base_delay_s: Duration = Field(default=0.5, ge=0, le=60)
+    multiplier: float = Field(default=2.0, ge=1, le=10)
+    max_delay_s: Duration = Field(default=8.0, ge=0, le=600)
+    jitter: Duration = Field(default=0.25, ge=0, le=60)
+    max_retry_after_s: Duration = Field(default=30.0, ge=0, le=3600)
+
+
+class BreakerSettings(_Frozen):
+    """When a provider's circuit breaker opens, and how it tries the provider again."""
+
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    window_s: Duration = Field(default=60.0, gt=0, le=86400)
+    reset_timeout_s: Duration = Field(default=30.0, gt=0, le=86400)
+    success_threshold: int = Field(default=2, ge=1, le=100)
+    half_open_max_calls: int = Field(default=1, ge=1, le=100)
+
+
+class ProviderPolicy(_Frozen):
+    """Timeout, retry and breaker settings of a provider (``provider_defaults`` in the file)."""
+
+    timeout_s: Duration = Field(default=10.0, gt=0, le=600)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+
+
+class ProviderSettings(ProviderPolicy):
+    """One entry of ``providers``: a provider's name, its policy and constructor options."""
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_.-]{0,63}$",
+        description="a lower-case name: a letter, then up to 63 of a-z 0-9 _ . -",
+    )
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Any:
+        # Options may carry credentials (API keys); a repr goes to logs, so values are masked.
+        for key, value in super().__repr_args__():
+            yield (key, dict.fromkeys(value, "***")) if key == "options" else (key, value)
+
+
+class CacheSettings(_Frozen):
+    """Where answers are cached and how long they count as fresh, then as usable stale data."""
+
+    backend: Literal["disk", "memory"] = "disk"
+    path: Path | None = None
+    fresh_for: Duration = Field(default=48 * 3600.0, ge=0)
+    max_stale_age: Duration = Field(default=7 * 86400.0, ge=0)
+    read_through: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _expand_user(cls, path: Path | None) -> Path | None:
+        return path.expanduser() if path is not None else None
+
+    @model_validator(mode="after")
+    def _stale_outlives_fresh(self) -> Self:
+        if self.max_stale_age < self.fresh_for:
+            raise ValueError(
+                f"max_stale_age ({self.max_stale_age:g} s) must be >= "
+                f"fresh_for ({self.fresh_for:g} s): stale data is data older than fresh_for"
+            )
+        return self
+
+    def resolved_path(self) -> Path:
+        """The cache directory: ``path``, or the user cache dir's ``info`` folder when unset."""
+        if self.path is not None:
+            return self.path
+        return Path(platformdirs.user_cache_dir("resilient-provider")) / "info"
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``override``, merging nested mappings instead of replacing them."""
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            value = _deep_merge(below, value)
+        merged[key] = value
+    return merged
+
+
+def _as_mapping(value: Any) -> Any:
+    """A model instance given in code as the mapping of what was set on it; else ``value``."""
+    return value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+
+
+class Settings(BaseSettings):
+    """The whole configuration: the provider chain, per-provider policies, cache and switches."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False,
+        frozen=True, extra="forbid",
+    )
+
+    non_setting_env_vars: ClassVar[frozenset[str]] = frozenset({f"{ENV_PREFIX}CONFIG"})
+    """Variables under the prefix that are not settings (the config file path a CLI may read)."""
+
+    providers: list[ProviderSettings] = Field(
+        default_factory=lambda: [ProviderSettings(name=n) for n in DEFAULT_PROVIDER_NAMES]
+    )
+    provider_defaults: ProviderPolicy = Field(default_factory=ProviderPolicy)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    enable_fallback: bool = True
+    enable_stale_cache: bool = True
+    deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
+    max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
+
+    def __init__(self, **values: Any) -> None:
+        # Underscore keys would reach BaseSettings as its own options (_env_file, _secrets_dir...).
+        private = sorted(key for key in values if key.startswith("_"))
+        if private:
+            raise ConfigError(f"invalid configuration: unknown setting {private[0]!r}")
+        env_paths = _messages.environment_paths(type(self), ENV_PREFIX, self.non_setting_env_vars)
+        try:
+            # Instances become mappings of what was set on them so env overrides merge into them.
+            super().__init__(**{key: _as_mapping(value) for key, value in values.items()})
+        except ValidationError as exc:
+            message = _messages.describe_validation_error(exc, type(self), env_paths)
+            raise ConfigError(message) from exc
+        except SettingsError as exc:  # an env value pydantic-settings could not decode (bad JSON)
+            raise ConfigError(_messages.describe_settings_error(exc, env_paths)) from exc
+
+    def __hash__(self) -> int:
+        return hash((type(self), _freeze(self.model_dump())))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first (it wins), then the values given; no dotenv or secret files."""
+        return env_settings, init_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_provider_defaults(cls, data: Any) -> Any:
+        """Deep-merge ``provider_defaults`` under every entry, so entries hold only changes."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        defaults = _as_mapping(data.get("provider_defaults", {}))
+        entries = data.get("providers", DEFAULT_PROVIDER_NAMES)
+        if not isinstance(defaults, Mapping) or not isinstance(entries, list | tuple):
+            return data  # field validation reports the wrong type
+        merged = []
+        for entry in entries:
+            entry = {"name": entry} if isinstance(entry, str) else _as_mapping(entry)
+            merged.append(_deep_merge(defaults, entry) if isinstance(entry, Mapping) else entry)
+        data["providers"] = merged
+        return data
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_provider_errors(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Report errors in ``providers`` entries by provider name rather than list index."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            entries = data.get("providers", DEFAULT_PROVIDER_NAMES)
+            if not isinstance(entries, list | tuple):
+                raise
+            raise _messages.name_list_entries(exc, "providers", entries) from None
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_names(cls, providers: list[ProviderSettings]) -> list[ProviderSettings]:
+        names = [provider.name for provider in providers]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"provider {name!r} is listed twice; names must be unique")
+        return providers
+
+    def policy_for(self, name: str) -> ProviderPolicy:
+        """The policy of the provider entry called ``name``, else ``provider_defaults``."""
+        for provider in self.providers:
+            if provider.name == name:
+                return provider
+        return self.provider_defaults
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Self:
+        """Load settings from a YAML file (an empty file means defaults), then apply the env."""
+        file = Path(path)
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {file}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {file} is not valid YAML: {exc}") from exc
+        raw = {} if raw is None else raw
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {file}: the top level must be a mapping of settings, "
+                              f"got {type(raw).__name__}")
+        try:
+            # str(): YAML allows keys like 1 or true; they are then reported as unknown settings.
+            return cls(**{str(key): value for key, value in raw.items()})
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: {exc.message}") from exc.__cause__
+
