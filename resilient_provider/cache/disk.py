@@ -1,0 +1,288 @@
+"""The default cache backend: diskcache (SQLite plus value files), JSON only, never pickle.
+
+diskcache pickles by default, and even its ``JSONDisk`` unpickles a row whose mode flag says
+pickle, so a row planted in the directory could run code. :class:`JsonOnlyDisk` stores and
+reads bytes only and refuses pickled rows and keys outright.
+
+A damaged database is moved aside whole on open (renamed to ``<dir>.corrupt-<UTC stamp>``)
+and a fresh one started: a cache is worth less than the run that would fail on it. The
+``-wal`` file is never deleted on its own, since it may hold the only good copy of pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Mapping, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from diskcache.core import DBNAME, MODE_BINARY, MODE_PICKLE, MODE_RAW, MODE_TEXT, UNKNOWN
+
+from .base import CacheEntry, cache_key, decode_entry, encode_entry
+
+log = logging.getLogger(__name__)
+
+_MODE_NAMES = {MODE_RAW: "raw", MODE_BINARY: "binary", MODE_TEXT: "text", MODE_PICKLE: "pickle"}
+
+#: Rows checked per write transaction in :meth:`DiskCache.prune`: bounds how long other
+#: writers (threads or processes) wait on the lock.
+_PRUNE_BATCH = 100
+
+
+class RefusedRowError(ValueError):
+    """A stored row or key this cache will not read: pickled, not bytes, or not an entry."""
+
+
+class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]  # diskcache ships no type hints
+    """A :class:`diskcache.Disk` that keeps ``str`` keys and ``bytes`` values, never pickle.
+
+    Values below diskcache's ``disk_min_file_size`` (32 KiB) are stored inline in SQLite
+    (``MODE_RAW``), larger ones in value files (``MODE_BINARY``); both come back as bytes.
+    Any other row (pickle, text, a raw number) is refused with :class:`RefusedRowError`
+    before anything is deserialised.
+    """
+
+    def put(self, key: Any) -> tuple[str, bool]:
+        """Store a ``str`` key raw; anything else would be pickled, so it is a TypeError."""
+        if type(key) is not str:
+            raise TypeError(f"cache keys must be str, not {type(key).__name__}")
+        return key, True
+
+    def get(self, key: Any, raw: bool) -> Any:
+        """The key of a stored row; a pickled key (``raw`` false) is refused unread."""
+        if not raw:
+            raise RefusedRowError("refused a pickled key")
+        return super().get(key, raw)
+
+    def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> tuple[int, int, str | None, Any]:
+        """Place ``bytes`` inline or in a value file; anything else is a TypeError."""
+        if read or type(value) is not bytes:
+            raise TypeError(f"cache values must be bytes, not {type(value).__name__}")
+        return super().store(value, read, key=key)  # type: ignore[no-any-return]
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        """The bytes of a raw or binary row; every other mode is refused, never unpickled."""
+        if mode == MODE_RAW and isinstance(value, bytes):
+            return value
+        if mode == MODE_BINARY and filename is not None:
+            return super().fetch(mode, filename, value, read)
+        name = _MODE_NAMES.get(mode, str(mode))
+        where = "in a value file" if filename is not None else "inline"
+        raise RefusedRowError(f"refused a stored {name} row ({where})")
+
+
+class DiskCache:
+    """A :class:`~resilient_provider.cache.base.CacheBackend` on diskcache, safe across processes.
+
+    Each entry is the JSON of :func:`~resilient_provider.cache.base.encode_entry` under
+    :func:`~resilient_provider.cache.base.cache_key`. diskcache's ``expire`` is set to
+    ``ttl_s`` only to bound how long a row is kept: diskcache hides expired rows, so freshness
+    is judged by callers from ``fetched_at``. A row that cannot be read (garbage, a refused
+    pickle, an older schema) is logged at WARNING, deleted and reported as missing.
+
+    On open, ``PRAGMA quick_check`` runs on the database; if it fails, or opening reports a
+    corrupt file, the whole directory is renamed to ``<dir>.corrupt-<UTC stamp>`` and a fresh
+    cache is created in its place.
+
+    Args:
+        directory: the cache directory (created if missing).
+        ttl_s: seconds a row is kept after it is written (the maximum stale age); None keeps
+            rows until pruned or evicted by size.
+        size_limit_bytes: diskcache's size limit; the oldest stored rows go first beyond it.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, ttl_s: float | None = 7 * 86400,
+                 size_limit_bytes: int = 1 << 30) -> None:
+        if ttl_s is not None and ttl_s < 0:
+            raise ValueError(f"ttl_s must be >= 0 or None (ttl_s={ttl_s!r})")
+        if size_limit_bytes <= 0:
+            raise ValueError(f"size_limit_bytes must be > 0 (got {size_limit_bytes!r})")
+        self._directory = Path(directory).expanduser()
+        self._ttl_s = ttl_s
+        self._size_limit_bytes = size_limit_bytes
+        self._cache = self._open()
+
+    @property
+    def directory(self) -> Path:
+        """The cache directory."""
+        return self._directory
+
+    def get(self, symbol: str) -> CacheEntry | None:
+        """The entry for ``symbol``, or None (also for an unreadable row, which is deleted)."""
+        key = cache_key(symbol)
+        try:
+            return self._load(key)
+        except RefusedRowError as exc:
+            self._drop(key, exc)
+            return None
+
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
+        """Entries for those ``symbols`` that have a readable one, over one connection."""
+        entries: dict[str, CacheEntry] = {}
+        for symbol in dict.fromkeys(symbols):
+            entry = self.get(symbol)
+            if entry is not None:
+                entries[symbol] = entry
+        return entries
+
+    def set(self, symbol: str, data: Mapping[str, Any], *, fetched_at: float,
+            provider: str) -> None:
+        """Store ``data`` for ``symbol`` as fetched at epoch ``fetched_at`` by ``provider``.
+
+        Raises:
+            TypeError: ``data`` holds something JSON cannot represent (orjson's error).
+            diskcache.Timeout: the database stayed locked by other writers.
+        """
+        entry = CacheEntry(data=dict(data), fetched_at=fetched_at, provider=provider)
+        self._cache.set(cache_key(symbol), encode_entry(entry), expire=self._ttl_s)
+
+    def set_many(self, entries: Mapping[str, CacheEntry]) -> None:
+        """Store several entries in one transaction: all of them or, on an error, none."""
+        # Encode first so a bad entry fails before the write lock is taken.
+        rows = [(cache_key(symbol), encode_entry(entry)) for symbol, entry in entries.items()]
+        if not rows:
+            return
+        with self._cache.transact():
+            for key, raw in rows:
+                self._cache.set(key, raw, expire=self._ttl_s)
+
+    def delete(self, symbol: str) -> bool:
+        """Remove the entry for ``symbol``; True if there was one."""
+        return bool(self._cache.delete(cache_key(symbol)))
+
+    def clear(self) -> None:
+        """Remove every row, including any this cache would refuse to read."""
+        self._cache.clear()
+
+    def prune(self, *, older_than: float) -> int:
+        """Remove entries fetched before epoch ``older_than``, expired rows and unreadable ones.
+
+        Returns how many rows were removed in all.
+        """
+        removed = int(self._cache.expire())
+        keys = self._keys()
+        for start in range(0, len(keys), _PRUNE_BATCH):
+            # Read and delete under one lock, so an entry refreshed meanwhile is not lost.
+            with self._cache.transact():
+                for key in keys[start:start + _PRUNE_BATCH]:
+                    try:
+                        entry = self._load(key)
+                    except RefusedRowError as exc:
+                        self._drop(key, exc)
+                        removed += 1
+                        continue
+                    if entry is not None and entry.fetched_at < older_than:
+                        removed += int(bool(self._cache.delete(key)))
+        return removed
+
+    def close(self) -> None:
+        """Close this thread's database connection (diskcache reopens one if used again)."""
+        self._cache.close()
+
+    def __repr__(self) -> str:
+        return f"DiskCache({str(self._directory)!r}, ttl_s={self._ttl_s!r})"
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _load(self, key: str) -> CacheEntry | None:
+        """The entry under ``key`` or None; :class:`RefusedRowError` for an unreadable row."""
+        raw = self._cache.get(key)
+        if raw is None:
+            return None
+        entry = decode_entry(raw)
+        if entry is None:
+            raise RefusedRowError("not a cache entry (garbage or an older schema)")
+        return entry
+
+    def _drop(self, key: str, reason: RefusedRowError) -> None:
+        """Log an unreadable row and delete it, so it is reported once, not on every read."""
+        log.warning("cache row %s in %s is unreadable, deleted it: %s", key, self._directory,
+                    reason)
+        try:
+            # A valid entry written between the read and this delete is lost too: the cost
+            # is one extra fetch later, cheaper than re-reading under a lock on every drop.
+            self._cache.delete(key)
+        except diskcache.Timeout:
+            log.debug("could not delete unreadable row %s (database busy)", key)
+
+    def _keys(self) -> list[str]:
+        """Every ``str`` key stored, read straight from diskcache's table.
+
+        diskcache's own iterators would pass a pickled key to :class:`JsonOnlyDisk`, which
+        refuses it, so one planted row would stop the whole iteration.
+        """
+        rows = self._cache._sql("SELECT key FROM Cache WHERE raw = 1").fetchall()
+        return [key for (key,) in rows if isinstance(key, str)]
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _open(self) -> diskcache.Cache:
+        """Open the cache, first moving a damaged directory aside."""
+        problem = self._damage()
+        if problem is None:
+            try:
+                return self._open_cache()
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                problem = str(exc)
+        self._move_aside(problem)
+        return self._open_cache()
+
+    def _open_cache(self) -> diskcache.Cache:
+        # Pinned so a setting stored by another opener cannot put every read on diskcache's
+        # slower, locking path (statistics and usage-based eviction write on each get).
+        return diskcache.Cache(str(self._directory), disk=JsonOnlyDisk,
+                               size_limit=self._size_limit_bytes,
+                               eviction_policy="least-recently-stored", statistics=0)
+
+    def _damage(self) -> str | None:
+        """Why the database on disk is unusable, or None when it is sound or absent."""
+        db = self._directory / DBNAME
+        try:
+            size = db.stat().st_size
+        except FileNotFoundError:
+            return None
+        if size == 0:
+            # SQLite reads a 0-byte file as an empty database, and another process may be
+            # creating it this very moment; value files or a WAL beside it mean it was cut.
+            others = [p.name for p in self._directory.iterdir()
+                      if p.name not in {DBNAME, f"{DBNAME}-journal"}]
+            return f"{DBNAME} is empty beside {len(others)} other entries" if others else None
+        try:
+            with closing(sqlite3.connect(db)) as con:
+                rows = con.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if _is_corruption(exc):
+                return str(exc)
+            # Busy or unreadable is not damage: let diskcache open it and report what it finds.
+            log.warning("could not check cache database %s, opening it unchecked: %s", db, exc)
+            return None
+        if rows == [("ok",)]:
+            return None
+        return "quick_check: " + "; ".join(str(row[0]) for row in rows[:3])
+
+    def _move_aside(self, problem: str) -> None:
+        """Rename the whole directory out of the way, keeping it for inspection."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = self._directory.with_name(f"{self._directory.name}.corrupt-{stamp}")
+        try:
+            self._directory.rename(target)
+        except FileNotFoundError:
+            # Another process got there first; what it left behind is a fresh start too.
+            log.warning("cache at %s is damaged (%s); already moved aside", self._directory,
+                        problem)
+            return
+        log.warning("cache at %s is damaged (%s); moved it to %s and starting empty",
+                    self._directory, problem, target)
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite said the file is damaged (not merely busy, missing or unwritable)."""
+    name = exc.sqlite_errorname
+    return name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT")

@@ -1,0 +1,336 @@
+"""The diskcache backend: JSON-only rows, refused pickles, expiry, damage on open, processes."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import orjson
+import pytest
+from diskcache.core import MODE_BINARY, MODE_PICKLE, MODE_RAW
+
+import resilient_provider
+from resilient_provider.cache import CacheEntry, DiskCache, cache_key
+from resilient_provider.cache.disk import JsonOnlyDisk, RefusedRowError
+
+KEY = cache_key("AAPL")
+INLINE, IN_A_FILE = 0, 64 * 1024  # padding that keeps a pickle inline in SQLite / puts it in a file
+BIG = {"pad": "x" * 40_000}  # encodes above diskcache's 32 KiB inline limit
+
+
+class PlantedPickle:
+    """Unpickling this runs code that creates ``marker``: proof that a row was unpickled."""
+
+    def __init__(self, marker: Path, padding: int = INLINE) -> None:
+        self.marker = marker
+        self.padding = padding
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return exec, (f"open({str(self.marker)!r}, 'w').close()  # {'x' * self.padding}",)
+
+
+def plant(cache_dir: Path, key: Any, value: Any, **kwargs: Any) -> None:
+    """Write a row with plain diskcache (default pickling Disk), as an attacker could."""
+    with diskcache.Cache(str(cache_dir)) as plain:
+        plain.set(key, value, **kwargs)
+
+
+def stored_row(cache_dir: Path, key: str) -> tuple[Any, ...] | None:
+    """(mode, filename, value, store_time, expire_time) of ``key``'s row, read with sqlite3."""
+    with closing(sqlite3.connect(cache_dir / "cache.db")) as con:
+        row: tuple[Any, ...] | None = con.execute(
+            "SELECT mode, filename, value, store_time, expire_time FROM Cache WHERE key = ?",
+            (key,)).fetchone()
+        return row
+
+
+def warnings_from_disk(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "resilient_provider.cache.disk" and r.levelno == logging.WARNING]
+
+
+# -- JSON only --------------------------------------------------------------------------------
+
+def test_small_entry_is_stored_inline_as_json_bytes(disk: DiskCache, cache_dir: Path) -> None:
+    disk.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    mode, filename, value, _, _ = stored_row(cache_dir, KEY) or ()
+    assert (mode, filename) == (MODE_RAW, None)
+    assert orjson.loads(value) == {"v": 1, "data": {"p": 1}, "fetched_at": 100.0, "provider": "one"}
+
+
+def test_large_entry_is_stored_as_a_json_value_file(disk: DiskCache, cache_dir: Path) -> None:
+    disk.set("AAPL", BIG, fetched_at=100.0, provider="one")
+    mode, filename, value, _, _ = stored_row(cache_dir, KEY) or ()
+    assert (mode, value) == (MODE_BINARY, None)
+    assert orjson.loads((cache_dir / filename).read_bytes())["data"] == BIG
+
+
+def test_large_entry_round_trips(disk: DiskCache) -> None:
+    disk.set("AAPL", BIG, fetched_at=100.0, provider="one")
+    assert disk.get("AAPL") == CacheEntry(BIG, 100.0, "one")
+
+
+@pytest.mark.parametrize("padding", [INLINE, IN_A_FILE], ids=["inline", "in-a-file"])
+def test_planted_pickle_runs_code_when_plain_diskcache_reads_it(cache_dir: Path, tmp_path: Path,
+                                                                padding: int) -> None:
+    # The control for the refusal tests below: the planted row really is live.
+    marker = tmp_path / "unpickled"
+    plant(cache_dir, KEY, PlantedPickle(marker, padding))
+    with diskcache.Cache(str(cache_dir)) as plain:
+        plain.get(KEY)
+    assert (stored_row(cache_dir, KEY) or ())[0] == MODE_PICKLE
+    assert marker.exists()
+
+
+READS: dict[str, Callable[[DiskCache], object]] = {
+    "get": lambda cache: cache.get("AAPL"),
+    "get_many": lambda cache: cache.get_many(["AAPL"]),
+    "prune": lambda cache: cache.prune(older_than=0.0),
+}
+
+
+@pytest.mark.parametrize("padding", [INLINE, IN_A_FILE], ids=["inline", "in-a-file"])
+@pytest.mark.parametrize("read", list(READS))
+def test_planted_pickle_row_is_never_unpickled(disk: DiskCache, cache_dir: Path, tmp_path: Path,
+                                               padding: int, read: str) -> None:
+    marker = tmp_path / "unpickled"
+    plant(cache_dir, KEY, PlantedPickle(marker, padding))
+    READS[read](disk)
+    assert not marker.exists()
+
+
+def test_planted_pickle_row_reads_as_missing(disk: DiskCache, cache_dir: Path, tmp_path: Path) -> None:
+    plant(cache_dir, KEY, PlantedPickle(tmp_path / "unpickled"))
+    assert disk.get("AAPL") is None
+
+
+def test_planted_pickle_row_is_deleted_with_a_warning(disk: DiskCache, cache_dir: Path, tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    plant(cache_dir, KEY, PlantedPickle(tmp_path / "unpickled", IN_A_FILE))
+    disk.get("AAPL")
+    assert stored_row(cache_dir, KEY) is None
+    assert [m for m in warnings_from_disk(caplog) if KEY in m and "pickle" in m]
+
+
+def test_garbage_row_reads_as_missing_with_a_warning(disk: DiskCache, cache_dir: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    plant(cache_dir, KEY, b"\x00 not json")
+    assert disk.get("AAPL") is None
+    assert [m for m in warnings_from_disk(caplog) if KEY in m]
+
+
+def test_row_of_another_schema_version_reads_as_missing(disk: DiskCache, cache_dir: Path) -> None:
+    plant(cache_dir, KEY, orjson.dumps({"v": 0, "data": {}, "fetched_at": 1.0, "provider": "x"}))
+    assert disk.get("AAPL") is None
+
+
+def test_get_many_returns_readable_entries_beside_an_unreadable_one(disk: DiskCache,
+                                                                    cache_dir: Path) -> None:
+    disk.set("MSFT", {"p": 1}, fetched_at=100.0, provider="one")
+    plant(cache_dir, KEY, b"garbage")
+    assert disk.get_many(["AAPL", "MSFT"]) == {"MSFT": CacheEntry({"p": 1}, 100.0, "one")}
+
+
+def test_row_with_a_pickled_key_is_never_unpickled_by_prune(disk: DiskCache, cache_dir: Path,
+                                                            tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    plant(cache_dir, PlantedPickle(marker), b"value")
+    disk.set("OLD", {"p": 1}, fetched_at=1.0, provider="one")
+    assert disk.prune(older_than=2.0) == 1
+    assert not marker.exists()
+
+
+def test_json_only_disk_refuses_keys_that_are_not_str(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        JsonOnlyDisk(str(tmp_path)).put(("a", "tuple"))
+
+
+def test_json_only_disk_refuses_a_pickled_key(tmp_path: Path) -> None:
+    with pytest.raises(RefusedRowError):
+        JsonOnlyDisk(str(tmp_path)).get(pickle.dumps("key"), False)
+
+
+@pytest.mark.parametrize("value", ["text", 1, {"a": 1}], ids=["str", "int", "dict"])
+def test_json_only_disk_refuses_values_that_are_not_bytes(tmp_path: Path, value: object) -> None:
+    with pytest.raises(TypeError):
+        JsonOnlyDisk(str(tmp_path)).store(value, False)
+
+
+def test_json_only_disk_refuses_file_values(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        JsonOnlyDisk(str(tmp_path)).store(io.BytesIO(b"{}"), True)
+
+
+def test_json_only_disk_refuses_a_pickle_row_without_loading_it(tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    with pytest.raises(RefusedRowError):
+        JsonOnlyDisk(str(tmp_path)).fetch(MODE_PICKLE, None, pickle.dumps(PlantedPickle(marker)), False)
+    assert not marker.exists()
+
+
+# -- expiry and prune -------------------------------------------------------------------------
+
+def test_ttl_bounds_how_long_diskcache_keeps_the_row(cache_dir: Path) -> None:
+    cache = DiskCache(cache_dir, ttl_s=3600)
+    cache.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    cache.close()
+    _, _, _, store_time, expire_time = stored_row(cache_dir, KEY) or ()
+    assert expire_time - store_time == pytest.approx(3600)
+
+
+def test_no_ttl_keeps_rows_without_expiry(cache_dir: Path) -> None:
+    cache = DiskCache(cache_dir, ttl_s=None)
+    cache.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    cache.close()
+    assert (stored_row(cache_dir, KEY) or ())[4] is None
+
+
+def test_prune_counts_rows_diskcache_has_expired(disk: DiskCache, cache_dir: Path) -> None:
+    disk.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    with diskcache.Cache(str(cache_dir)) as plain:
+        plain.touch(KEY, expire=-1)  # as if ttl_s had passed
+    assert disk.prune(older_than=0.0) == 1
+    assert stored_row(cache_dir, KEY) is None
+
+
+def test_negative_ttl_is_rejected(cache_dir: Path) -> None:
+    with pytest.raises(ValueError, match="ttl_s"):
+        DiskCache(cache_dir, ttl_s=-1)
+
+
+# -- opening ----------------------------------------------------------------------------------
+
+def test_entries_survive_reopening(cache_dir: Path, tmp_path: Path) -> None:
+    first = DiskCache(cache_dir)
+    first.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    first.close()
+    again = DiskCache(cache_dir)
+    assert again.get("AAPL") == CacheEntry({"p": 1}, 100.0, "one")
+    assert list(tmp_path.glob("cache.corrupt-*")) == []
+    again.close()
+
+
+def test_repr_shows_the_directory(disk: DiskCache, cache_dir: Path) -> None:
+    assert str(cache_dir) in repr(disk)
+
+
+def _healthy(cache_dir: Path, entries: int = 2000, data: dict[str, Any] | None = None) -> None:
+    cache = DiskCache(cache_dir)
+    cache.set_many({f"S{i}": CacheEntry(data or {"pad": "x" * 150, "i": i}, 1.0, "one")
+                    for i in range(entries)})
+    cache.close()
+
+
+def truncated_beside_value_files(cache_dir: Path) -> None:
+    _healthy(cache_dir, entries=3, data=BIG)
+    os.truncate(cache_dir / "cache.db", 0)
+
+
+def garbage_in_middle_pages(cache_dir: Path) -> None:
+    _healthy(cache_dir)
+    db = cache_dir / "cache.db"
+    pages = db.stat().st_size // 4096
+    with db.open("r+b") as f:  # past the page header, over the cell pointers of a b-tree page
+        f.seek(pages // 2 * 4096 + 100)
+        f.write(b"\xa5" * 2000)
+
+
+def not_a_database(cache_dir: Path) -> None:
+    _healthy(cache_dir, entries=3)
+    (cache_dir / "cache.db").write_bytes(b"this is not an SQLite database\n" * 200)
+
+
+DAMAGE = [truncated_beside_value_files, garbage_in_middle_pages, not_a_database]
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_cache_is_moved_aside_whole(cache_dir: Path, tmp_path: Path,
+                                            damage: Callable[[Path], None]) -> None:
+    damage(cache_dir)
+    before = sorted(p.relative_to(cache_dir) for p in cache_dir.rglob("*"))
+    damaged = (cache_dir / "cache.db").read_bytes()
+    DiskCache(cache_dir).close()
+    [aside] = tmp_path.glob("cache.corrupt-*")
+    assert sorted(p.relative_to(aside) for p in aside.rglob("*")) == before
+    assert (aside / "cache.db").read_bytes() == damaged
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_cache_is_replaced_by_an_empty_working_one(cache_dir: Path,
+                                                           damage: Callable[[Path], None]) -> None:
+    damage(cache_dir)
+    cache = DiskCache(cache_dir)
+    assert cache.get("S1") is None
+    cache.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    assert cache.get("AAPL") == CacheEntry({"p": 1}, 100.0, "one")
+    cache.close()
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_cache_is_reported_at_warning(cache_dir: Path, caplog: pytest.LogCaptureFixture,
+                                              damage: Callable[[Path], None]) -> None:
+    damage(cache_dir)
+    DiskCache(cache_dir).close()
+    assert [m for m in warnings_from_disk(caplog) if "damaged" in m and str(cache_dir) in m]
+
+
+def test_garbage_that_opens_fine_is_caught_by_quick_check(cache_dir: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    garbage_in_middle_pages(cache_dir)
+    DiskCache(cache_dir).close()
+    assert [m for m in warnings_from_disk(caplog) if "quick_check" in m]
+
+
+def test_corruption_diskcache_reports_on_open_moves_the_cache_aside(
+        cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_database(cache_dir)
+    monkeypatch.setattr(DiskCache, "_damage", lambda self: None)  # skip the check before opening
+    DiskCache(cache_dir).close()
+    assert len(list(tmp_path.glob("cache.corrupt-*"))) == 1
+
+
+def test_truncated_database_alone_opens_as_an_empty_cache(cache_dir: Path, tmp_path: Path) -> None:
+    # Nothing beside it to say it held entries: it may be another process's brand-new database.
+    _healthy(cache_dir, entries=3)
+    os.truncate(cache_dir / "cache.db", 0)
+    cache = DiskCache(cache_dir)
+    cache.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
+    assert cache.get_many(["S1", "AAPL"]) == {"AAPL": CacheEntry({"p": 1}, 100.0, "one")}
+    assert list(tmp_path.glob("cache.corrupt-*")) == []
+    cache.close()
+
+
+# -- processes --------------------------------------------------------------------------------
+
+WRITER = textwrap.dedent("""
+    import sys
+    from resilient_provider.cache import DiskCache
+    cache = DiskCache(sys.argv[1])
+    for i in range(30):
+        cache.set(f"{sys.argv[2]}{i}", {"i": i}, fetched_at=float(i), provider=sys.argv[2])
+        assert cache.get(f"{sys.argv[2]}{i}") is not None
+    cache.close()
+""")
+
+
+def test_several_processes_share_one_cache(cache_dir: Path) -> None:
+    DiskCache(cache_dir).close()  # created once, then written by two processes at the same time
+    root = Path(resilient_provider.__file__).parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(cache_dir), prefix], env=env)
+               for prefix in ("A", "B")]
+    assert [w.wait(timeout=30) for w in writers] == [0, 0]
+    cache = DiskCache(cache_dir)
+    assert len(cache.get_many([f"{p}{i}" for p in "AB" for i in range(30)])) == 60
+    cache.close()
