@@ -1,0 +1,47 @@
+"""resilient-provider: market data for tickers that never lets a flaky source break a run.
+
+>>> from resilient_provider import ResilientProvider
+>>> with ResilientProvider() as provider:                       # doctest: +SKIP
+...     info = provider.get_ticker_info("AAPL")
+...     info["regularMarketPrice"], info["_data_source"]
+"""
+
+import logging
+
+from .config import Settings
+from .errors import (
+    ConfigError,
+    DataContractError,
+    InvalidSymbolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    ResilientProviderError,
+    SymbolNotFoundError,
+)
+from .facade import ResilientProvider
+from .result import Attempt, DataSource, FetchResult
+from .symbols import normalize_symbol
+
+__version__ = "0.1.0"
+
+# A library leaves handlers to the application; this keeps Python's last-resort handler quiet.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "Attempt",
+    "ConfigError",
+    "DataContractError",
+    "DataSource",
+    "FetchResult",
+    "InvalidSymbolError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "ResilientProvider",
+    "ResilientProviderError",
+    "Settings",
+    "SymbolNotFoundError",
+    "__version__",
+    "normalize_symbol",
+]

@@ -1,0 +1,186 @@
+"""``ResilientProvider``: the one object analysis code talks to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from os import PathLike
+from types import TracebackType
+from typing import Any, Self
+
+from .cache import CacheBackend, DiskCache, MemoryCache
+from .config import Settings
+from .logs import correlation_scope, get_logger
+from .providers.protocol import Provider
+from .providers.registry import create_provider
+from .result import FetchResult
+from .stats import ReliabilityStats
+from .strategy.cascade import Cascade
+from .strategy.guarded import GuardedProvider
+from .symbols import normalize_symbol
+
+log = get_logger(__name__)
+
+
+class ResilientProvider:
+    """Market data for tickers through a cascading fallback that never raises for outages.
+
+    For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry
+    younger than ``cache.fresh_for`` → one younger than ``cache.max_stale_age`` → a tagged error.
+
+    Args:
+        providers: the chain, first is primary; default: built from ``settings.providers``.
+        cache: a :class:`~resilient_provider.cache.CacheBackend`; default: from
+            ``settings.cache`` (diskcache under the user's cache directory).
+        settings: validated settings; default: :class:`Settings` with env overrides.
+        clock: epoch seconds; drives ages, breakers and the deadline's bookkeeping. A clock
+            with a ``sleep(seconds)`` method is also used for retry waits (tests pass
+            :class:`~resilient_provider.testing.FakeClock` and never sleep).
+        rng: randomness for retry jitter (seed it for reproducible runs).
+
+    The façade closes what it built (providers from settings, the default cache), not what it
+    was given. Use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[Provider] | None = None,
+        *,
+        cache: CacheBackend | None = None,
+        settings: Settings | None = None,
+        clock: Callable[[], float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self._clock: Callable[[], float] = clock if clock is not None else time.time
+        sleep: Callable[[float], None] = getattr(self._clock, "sleep", time.sleep)
+        self._owned: list[Provider | CacheBackend] = []
+        if providers is None:
+            providers = [create_provider(entry) for entry in self.settings.providers]
+            self._owned.extend(providers)
+        if cache is None:
+            cache = self._default_cache()
+            self._owned.append(cache)
+        self.cache = cache
+        self.stats = ReliabilityStats(clock=self._clock)
+        rng = rng if rng is not None else random.Random()
+        self._guarded = [
+            GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
+                            rng=rng, stats=self.stats)
+            for p in providers
+        ]
+        self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
+                                stats=self.stats)
+        self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, path: str | PathLike[str], **kwargs: Any) -> Self:
+        """A façade configured by the YAML file at ``path`` (plus env overrides)."""
+        return cls(settings=Settings.from_yaml(path), **kwargs)
+
+    def _default_cache(self) -> CacheBackend:
+        cache_settings = self.settings.cache
+        if cache_settings.backend == "memory":
+            return MemoryCache(ttl_s=cache_settings.max_stale_age, clock=self._clock)
+        return DiskCache(cache_settings.resolved_path(), ttl_s=cache_settings.max_stale_age)
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The provider chain, primary first."""
+        return tuple(g.provider for g in self._guarded)
+
+    # --- sync API ----------------------------------------------------------------------------
+
+    def fetch(self, symbol: str) -> FetchResult:
+        """The full tagged answer for ``symbol``: data or error, source, age, latency, trace.
+
+        Raises :class:`~resilient_provider.errors.InvalidSymbolError` (a ``ValueError``) for
+        input that is not a ticker symbol, before any I/O; never for provider failures.
+        """
+        normalized = normalize_symbol(symbol)
+        self._check_open()
+        with correlation_scope(), self._slots:
+            result = self._cascade.run([normalized])[normalized]
+        return dataclasses.replace(result, ticker=symbol)
+
+    def get_ticker_info(self, symbol: str) -> dict[str, Any]:
+        """The info dict for ``symbol`` with ``_data_source``, ``_provider``, ``_is_stale``,
+        ``_fetched_at``, ``_age_s`` and ``_latency_ms`` tags — or, when every source failed,
+        ``{"symbol", "ticker", "error", "_error_code", "_data_source": "error"}``."""
+        return self.fetch(symbol).to_tagged_dict()
+
+    # --- async twins: the same implementation, run off the event loop ------------------------
+
+    async def afetch(self, symbol: str) -> FetchResult:
+        """:meth:`fetch` for ``async`` code; safe to await inside a running event loop."""
+        normalize_symbol(symbol)  # bad input raises here, in the caller's frame
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._async_executor(), context.run, self.fetch, symbol)
+
+    async def aget_ticker_info(self, symbol: str) -> dict[str, Any]:
+        """:meth:`get_ticker_info` for ``async`` code."""
+        return (await self.afetch(symbol)).to_tagged_dict()
+
+    def _async_executor(self) -> ThreadPoolExecutor:
+        # Workers never block past the request deadline (provider calls run in abandoned
+        # daemon threads on timeout), so a plain pool is safe to join at exit.
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.settings.max_concurrent_requests,
+                    thread_name_prefix="resilient-provider")
+            return self._executor
+
+    # --- statistics --------------------------------------------------------------------------
+
+    def get_reliability_stats(self) -> dict[str, Any]:
+        """Source mix (percentages of requests), counts, and per-provider health since the
+        last :meth:`reset_stats`."""
+        return self.stats.snapshot({g.name: g.breaker.snapshot() for g in self._guarded})
+
+    def reset_stats(self) -> None:
+        """Zero the statistics and start a new run id (breakers keep their state)."""
+        self.stats.reset()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ResilientProvider is closed")
+
+    def close(self) -> None:
+        """Close what the façade built; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        for part in self._owned:
+            try:
+                part.close()
+            except Exception as exc:  # noqa: BLE001 - closing one part must not stop the rest
+                log.warning("closing %r failed: %s: %s", part, type(exc).__name__, exc)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        chain = " → ".join(g.name for g in self._guarded) or "no providers"
+        return f"ResilientProvider({chain}; cache={self.cache!r})"

@@ -1,0 +1,36 @@
+"""The Provider protocol every data source implements (no base class required)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import ResilientProviderError
+
+#: What a provider answers for one symbol: the canonical info dict, or a classified error.
+InfoOrError = dict[str, Any] | ResilientProviderError
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A source of ticker info.
+
+    ``fetch_info`` gets validated, upper-case symbols and answers per symbol with the canonical
+    info dict or an error instance from :mod:`resilient_provider.errors`. A symbol left out of the
+    answer counts as a :class:`~resilient_provider.errors.DataContractError`. An exception raised
+    by ``fetch_info`` counts as that error for every symbol of the call; one that is not a
+    :class:`~resilient_provider.errors.ResilientProviderError` counts as
+    :class:`~resilient_provider.errors.ProviderUnavailableError`. Timeouts, retries and the
+    circuit breaker are applied around it by the strategy; a provider should only map its
+    library's failures onto the taxonomy.
+    """
+
+    name: str
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        """Fetch info for one or many symbols."""
+        ...
+
+    def close(self) -> None:
+        """Release sessions and threads."""
+        ...

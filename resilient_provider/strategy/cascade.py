@@ -1,0 +1,204 @@
+"""The cascade for a set of symbols: providers in order → fresh cache → stale cache → error.
+
+Symbols travel together: the whole pending set goes to a provider (which may batch them), only
+the symbols it failed go on to the next, only those still missing are looked up in the cache
+(one ``get_many``), and only those get an error. A symbol a provider says does not exist stops
+there — no fall-over — but a cached entry may still be served.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from ..cache.base import CacheBackend, CacheEntry
+from ..config import Settings
+from ..errors import (
+    CircuitOpenError,
+    DeadlineExceededError,
+    ProviderUnavailableError,
+    ResilientProviderError,
+    SymbolNotFoundError,
+)
+from ..logs import get_logger
+from ..result import Attempt, DataSource, FetchResult
+from ..stats import ReliabilityStats
+from .guarded import GuardedProvider, StepResult
+from .timeouts import Deadline
+
+log = get_logger(__name__)
+
+_SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code})
+
+
+def format_duration(seconds: float) -> str:
+    """``42.0s``, ``3.5m``, ``2.0h``, ``8.0d``: short human durations for messages."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.1f}s"
+
+
+class Cascade:
+    """Walks the fallback chain for symbols and returns one tagged :class:`FetchResult` each."""
+
+    def __init__(self, providers: Sequence[GuardedProvider], cache: CacheBackend,
+                 settings: Settings, *, clock: Callable[[], float],
+                 stats: ReliabilityStats) -> None:
+        self.providers = tuple(providers)
+        self.cache = cache
+        self.settings = settings
+        self._clock = clock
+        self._stats = stats
+
+    def run(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+        """Answer every one of ``symbols`` (validated, distinct), in order."""
+        started = time.perf_counter()
+        deadline = Deadline(self.settings.deadline_s, self._clock)
+        trace: dict[str, list[Attempt]] = {s: [] for s in symbols}
+        errors: dict[str, list[ResilientProviderError]] = {s: [] for s in symbols}
+        answers: dict[str, tuple[DataSource, CacheEntry, float]] = {}
+        cached: dict[str, CacheEntry] | None = None
+
+        if self.settings.cache.read_through:
+            cached = self._cache_get(symbols)
+            now = self._clock()
+            for symbol, entry in cached.items():
+                if entry.age_s(now) < self.settings.cache.fresh_for:
+                    answers[symbol] = (DataSource.CACHE_FRESH, entry, entry.age_s(now))
+                    trace[symbol].append(Attempt("cache", "success", "fresh entry (read-through)"))
+
+        pending = [s for s in symbols if s not in answers]
+        chain = self.providers if self.settings.enable_fallback else self.providers[:1]
+        for index, provider in enumerate(chain):
+            if not pending:
+                break
+            if index:
+                log.info("falling over to %s for %s", provider.name, _describe(pending))
+            steps = provider.fetch(pending, deadline)
+            source = DataSource.PRIMARY if index == 0 else DataSource.FALLBACK
+            fetched_at = self._clock()
+            fresh: dict[str, CacheEntry] = {}
+            for symbol, step in steps.items():
+                trace[symbol].append(_attempt(provider.name, step))
+                if step.data is not None:
+                    fresh[symbol] = CacheEntry(step.data, fetched_at, provider.name)
+                    answers[symbol] = (source, fresh[symbol], 0.0)
+                elif step.error is not None:
+                    errors[symbol].append(step.error)
+            self._cache_set_many(fresh)
+            pending = [s for s in pending if s not in answers
+                       and not any(isinstance(e, SymbolNotFoundError) for e in errors[s])]
+        for provider in self.providers[len(chain):]:
+            for symbol in symbols:
+                if symbol not in answers:
+                    trace[symbol].append(Attempt(provider.name, "skipped", "fallback disabled"))
+
+        missing = [s for s in symbols if s not in answers]
+        if missing:
+            if cached is None:
+                cached = self._cache_get(missing)
+            answers.update(self._from_cache(missing, cached, trace))
+
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        results: dict[str, FetchResult] = {}
+        for symbol in symbols:
+            attempts = tuple(trace[symbol])
+            if symbol in answers:
+                source, entry, age_s = answers[symbol]
+                result = FetchResult(
+                    symbol=symbol, source=source, data=entry.data, provider=entry.provider,
+                    fetched_at=entry.fetched_at, age_s=age_s,
+                    is_stale=source is DataSource.CACHE_STALE, latency_ms=latency_ms,
+                    attempts=attempts)
+            else:
+                error = _final_error(symbol, errors[symbol], attempts)
+                log.warning("no data for %s: %s", symbol, error.message)
+                result = FetchResult(symbol=symbol, source=DataSource.ERROR, error=error,
+                                     latency_ms=latency_ms, attempts=attempts)
+            self._stats.record_request(result.source)
+            results[symbol] = result
+        return results
+
+    def _from_cache(self, symbols: Sequence[str], cached: dict[str, CacheEntry],
+                    trace: dict[str, list[Attempt]],
+                    ) -> dict[str, tuple[DataSource, CacheEntry, float]]:
+        """Serve what the cache may serve for ``symbols``; note in the trace why not otherwise."""
+        now = self._clock()
+        fresh_for = self.settings.cache.fresh_for
+        max_stale_age = self.settings.cache.max_stale_age
+        served: dict[str, tuple[DataSource, CacheEntry, float]] = {}
+        for symbol in symbols:
+            entry = cached.get(symbol)
+            if entry is None:
+                trace[symbol].append(Attempt("cache", "miss", "no entry"))
+                continue
+            age_s = entry.age_s(now)
+            age = format_duration(age_s)
+            if age_s < fresh_for:
+                served[symbol] = (DataSource.CACHE_FRESH, entry, age_s)
+                trace[symbol].append(Attempt("cache", "success", f"fresh entry, {age} old"))
+            elif age_s >= max_stale_age:
+                trace[symbol].append(Attempt("cache", "miss", f"entry too old ({age}, "
+                                             f"max_stale_age {format_duration(max_stale_age)})"))
+            elif not self.settings.enable_stale_cache:
+                trace[symbol].append(Attempt("cache", "skipped",
+                                             f"stale entry ({age}) not served: stale cache off"))
+            else:
+                served[symbol] = (DataSource.CACHE_STALE, entry, age_s)
+                trace[symbol].append(Attempt("cache", "success", f"stale entry, {age} old"))
+        return served
+
+    # A failing cache is logged and skipped: it must never turn an answer into an error, and a
+    # backend may raise anything (sqlite, OS, network errors), hence the broad catches.
+
+    def _cache_get(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
+        try:
+            return self.cache.get_many(symbols)
+        except Exception as exc:  # noqa: BLE001 - see above
+            self._stats.record_cache_error("get")
+            log.warning("cache read failed for %s, skipped: %s: %s", _describe(symbols),
+                        type(exc).__name__, exc)
+            return {}
+
+    def _cache_set_many(self, entries: dict[str, CacheEntry]) -> None:
+        if not entries:
+            return
+        try:
+            self.cache.set_many(entries)
+        except Exception as exc:  # noqa: BLE001 - see above
+            self._stats.record_cache_error("set")
+            log.warning("cache write failed for %s, skipped: %s: %s", _describe(list(entries)),
+                        type(exc).__name__, exc)
+
+
+def _describe(symbols: Sequence[str]) -> str:
+    return symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"
+
+
+def _attempt(provider: str, step: StepResult) -> Attempt:
+    latency_ms = round(step.latency_ms, 3)
+    if step.error is None:
+        return Attempt(provider, "success", "served", latency_ms=latency_ms, retries=step.retries)
+    detail = step.error.message
+    if step.retries:
+        detail += f" (after {step.retries + 1} attempts)"
+    outcome = "skipped" if step.error.code in _SKIP_CODES else "error"
+    return Attempt(provider, outcome, detail, step.error.code, latency_ms, step.retries)
+
+
+def _final_error(symbol: str, errors: list[ResilientProviderError],
+                 attempts: tuple[Attempt, ...]) -> ResilientProviderError:
+    """The error that best explains a total failure, with every step's account as message.
+
+    An unknown symbol explains it best; else the last provider that was really called; else
+    the last skip (circuit open, deadline).
+    """
+    message = "; ".join(f"{a.step}: {a.detail}" for a in attempts) or "no providers configured"
+    chosen = (next((e for e in errors if isinstance(e, SymbolNotFoundError)), None)
+              or next((e for e in reversed(errors) if e.code not in _SKIP_CODES), None)
+              or (errors[-1] if errors else None))
+    final = (chosen.with_message(message) if chosen is not None
+             else ProviderUnavailableError(message))
+    final.symbol = symbol
+    return final

@@ -1,0 +1,215 @@
+"""One provider behind its circuit breaker, retry policy and timeout, reporting to statistics."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import tenacity
+
+from ..config import ProviderPolicy
+from ..errors import (
+    CircuitOpenError,
+    DataContractError,
+    DeadlineExceededError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    ResilientProviderError,
+)
+from ..logs import get_logger
+from ..providers.protocol import Provider
+from ..stats import ReliabilityStats
+from .breaker import BreakerState, CircuitBreaker, Permit
+from .contract import check_info
+from .retry import RetryPending, build_retrying, is_retriable
+from .timeouts import Deadline, call_with_timeout
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """How one provider ended for one symbol within a request."""
+
+    data: dict[str, Any] | None
+    error: ResilientProviderError | None
+    latency_ms: float
+    retries: int
+
+
+class GuardedProvider:
+    """Calls a :class:`Provider` within its policy: breaker, timeout, retries, data contract."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        policy: ProviderPolicy,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        rng: random.Random,
+        stats: ReliabilityStats,
+    ) -> None:
+        self.provider = provider
+        self.name = str(provider.name)
+        self.policy = policy
+        self._sleep = sleep
+        self._rng = rng
+        self._stats = stats
+        self.breaker = CircuitBreaker(
+            self.name, policy.breaker, clock=clock,
+            trial_timeout_s=policy.timeout_s, listeners=(_log_transition,),
+        )
+
+    def fetch(self, symbols: Sequence[str], deadline: Deadline) -> dict[str, StepResult]:
+        """Fetch ``symbols``, retrying the retriable failures; one result per symbol."""
+        started = time.perf_counter()
+        settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
+        pending = list(symbols)
+        retries = 0
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            nonlocal retries
+            retries += 1
+            self._stats.record_retry(self.name)
+            outcome = state.outcome
+            failure = outcome.exception() if outcome is not None else None
+            causes = "; ".join(
+                f"{s}: {e.code}" for s, e in (failure.errors.items() if isinstance(
+                    failure, RetryPending) else ()))
+            log.warning("%s: retry %d of %d in %.2fs for %s", self.name, state.attempt_number,
+                        self.policy.retry.max_attempts - 1, state.upcoming_sleep, causes)
+
+        retrying = build_retrying(self.policy.retry, deadline=deadline, rng=self._rng,
+                                  sleep=self._sleep, before_sleep=before_sleep)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    outcome = self._attempt(pending, deadline)
+                    to_retry = {s: r for s, r in outcome.items()
+                                if isinstance(r, ResilientProviderError)
+                                and is_retriable(r, self.policy.retry)}
+                    settled.update({s: r for s, r in outcome.items() if s not in to_retry})
+                    pending = list(to_retry)
+                    if to_retry and self.breaker.state is BreakerState.OPEN:
+                        # This call tripped the breaker: waiting to be refused helps nobody.
+                        settled.update(to_retry)
+                    elif to_retry:
+                        raise RetryPending(to_retry)
+        except RetryPending as exhausted:
+            settled.update(exhausted.errors)
+
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        return {
+            s: StepResult(data=r if isinstance(r, dict) else None,
+                          error=r if isinstance(r, ResilientProviderError) else None,
+                          latency_ms=latency_ms, retries=retries)
+            for s, r in settled.items()
+        }
+
+    def _attempt(self, symbols: Sequence[str],
+                 deadline: Deadline) -> dict[str, ResilientProviderError | dict[str, Any]]:
+        """One call to the provider for ``symbols``, through the breaker, within the deadline."""
+        budget_s = deadline.remaining_s()
+        if budget_s <= 0.0:
+            self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
+            return dict.fromkeys(symbols, DeadlineExceededError(
+                "skipped, request deadline spent", provider=self.name))
+        permit = self.breaker.acquire()
+        if permit is None:
+            self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))
+            retry_in_s = self.breaker.retry_in_s()
+            state = "circuit open" if self.breaker.state is BreakerState.OPEN else \
+                "circuit half-open, trial calls busy"
+            return dict.fromkeys(symbols, CircuitOpenError(
+                f"{state}, {retry_in_s:.1f}s until retry", retry_in_s=retry_in_s,
+                provider=self.name))
+
+        timeout_s = min(self.policy.timeout_s, budget_s)
+        started = time.perf_counter()
+        answers = self._call(symbols, timeout_s, cut_by_deadline=timeout_s < self.policy.timeout_s)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+
+        results: dict[str, ResilientProviderError | dict[str, Any]] = {}
+        for symbol in symbols:
+            answer = answers.get(symbol) if isinstance(answers, Mapping) else answers
+            if answer is None and isinstance(answers, Mapping):
+                answer = DataContractError("no answer for the symbol", symbol=symbol,
+                                           provider=self.name)
+            results[symbol] = (answer if isinstance(answer, ResilientProviderError)
+                               else check_info(symbol, answer, provider=self.name))
+        self._report(permit, results, latency_ms)
+        return results
+
+    def _call(self, symbols: Sequence[str], timeout_s: float, *,
+              cut_by_deadline: bool) -> Mapping[str, Any] | ResilientProviderError:
+        """The provider's answer, or one error standing for every symbol of the call."""
+        try:
+            answers = call_with_timeout(lambda: self.provider.fetch_info(list(symbols)),
+                                        timeout_s, name=f"rp-{self.name}")
+        except TimeoutError:
+            if cut_by_deadline:
+                return DeadlineExceededError(
+                    f"request deadline reached after {timeout_s:.1f}s", provider=self.name)
+            return ProviderTimeoutError(f"timeout after {timeout_s:.1f}s", provider=self.name)
+        except ResilientProviderError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - the protocol: anything else means unavailable
+            error = ProviderUnavailableError(f"{type(exc).__name__}: {exc}", provider=self.name)
+            error.__cause__ = exc
+            return error
+        if not isinstance(answers, Mapping):
+            return DataContractError(
+                f"fetch_info returned {type(answers).__name__}, not a mapping", provider=self.name)
+        return answers
+
+    def _report(self, permit: Permit,
+                results: Mapping[str, ResilientProviderError | dict[str, Any]],
+                latency_ms: float) -> None:
+        """Tell the breaker and the statistics how the call went.
+
+        The call is a success for the breaker if any symbol got data, a failure if any symbol
+        failed on provider health (and none got data), and neutral otherwise (only unknown
+        symbols, or the deadline cut it short).
+        """
+        errors = [r for r in results.values() if isinstance(r, ResilientProviderError)]
+        successes = len(results) - len(errors)
+        health_failures = [e for e in errors if e.counts_against_provider]
+        if successes:
+            self.breaker.record_success(permit)
+        elif health_failures:
+            retry_after = max((e.retry_after for e in health_failures
+                               if isinstance(e, RateLimitError) and e.retry_after is not None),
+                              default=None)
+            self.breaker.record_failure(permit, hold_open_s=retry_after)
+            if retry_after is not None and retry_after > self.policy.retry.max_retry_after_s:
+                # We will not wait that long: fail over now, rest the provider meanwhile.
+                self.breaker.hold_open(retry_after)
+        else:
+            self.breaker.release(permit)
+        self._stats.record_call(self.name, latency_ms=latency_ms, successes=successes,
+                                failures=Counter(e.code for e in errors))
+        failed: dict[int, list[str]] = {}  # one line per distinct error, not per symbol
+        for symbol, result in results.items():
+            if isinstance(result, ResilientProviderError):
+                failed.setdefault(id(result), []).append(symbol)
+        by_id = {id(e): e for e in errors}
+        for error_id, symbols in failed.items():
+            error = by_id[error_id]
+            who = symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"
+            log.info("%s: %s for %s: %s", self.name, error.code, who, error.message)
+
+    def close(self) -> None:
+        """Close the wrapped provider."""
+        self.provider.close()
+
+
+def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
+    level = logging.WARNING if new is BreakerState.OPEN else logging.INFO
+    log.log(level, "%s: circuit %s -> %s", name, old, new)

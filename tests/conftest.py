@@ -1,0 +1,87 @@
+"""Shared fixtures: a fake clock, fast settings and a façade over scripted providers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from resilient_provider import ResilientProvider, Settings
+from resilient_provider.cache import MemoryCache
+from resilient_provider.testing import FakeClock, ScriptedProvider
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's RESILIENT_PROVIDER_* variables or writes their cache dir."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("RESILIENT_PROVIDER_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def fast_settings(**overrides: Any) -> Settings:
+    """Settings for tests: no jitter, short timeouts, memory cache, no configured providers."""
+    base: dict[str, Any] = {
+        "providers": [],
+        "deadline_s": 5,
+        "provider_defaults": {
+            "timeout_s": 1,
+            "retry": {"max_attempts": 3, "base_delay_s": 0.5, "multiplier": 2,
+                      "max_delay_s": 8, "jitter": 0, "max_retry_after_s": 30},
+            "breaker": {"failure_threshold": 3, "window_s": 60, "reset_timeout_s": 30,
+                        "success_threshold": 2, "half_open_max_calls": 1},
+        },
+        "cache": {"backend": "memory"},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _merge(base[key], value)
+        else:
+            base[key] = value
+    return Settings(**base)
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+MakeFacade = Callable[..., ResilientProvider]
+
+
+@pytest.fixture
+def make_facade(clock: FakeClock) -> Iterator[MakeFacade]:
+    """Build façades over the given providers with a memory cache and the fake clock."""
+    made: list[tuple[ResilientProvider, Sequence[ScriptedProvider]]] = []
+
+    def make(*providers: ScriptedProvider, cache: MemoryCache | None = None, **settings: Any) -> ResilientProvider:
+        if "cache_settings" in settings:  # `cache=` is the backend here
+            settings["cache"] = settings.pop("cache_settings")
+        facade = ResilientProvider(list(providers), cache=cache if cache is not None else MemoryCache(clock=clock),
+                                   settings=fast_settings(**settings), clock=clock)
+        made.append((facade, providers))
+        return facade
+
+    yield make
+    for facade, providers in made:
+        facade.close()
+        for p in providers:
+            p.close()  # releases hung calls
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG, logger="resilient_provider")
+    return caplog
