@@ -11,7 +11,6 @@ and a fresh one started: a cache is worth less than the run that would fail on i
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -23,9 +22,10 @@ from typing import Any
 import diskcache
 from diskcache.core import DBNAME, MODE_BINARY, MODE_PICKLE, MODE_RAW, MODE_TEXT, UNKNOWN
 
+from ..logs import get_logger
 from .base import CacheEntry, cache_key, decode_entry, encode_entry
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _MODE_NAMES = {MODE_RAW: "raw", MODE_BINARY: "binary", MODE_TEXT: "text", MODE_PICKLE: "pickle"}
 
