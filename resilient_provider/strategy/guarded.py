@@ -124,12 +124,13 @@ class GuardedProvider:
         permit = self.breaker.acquire()
         if permit is None:
             self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))
-            retry_in_s = self.breaker.retry_in_s()
-            state = "circuit open" if self.breaker.state is BreakerState.OPEN else \
-                "circuit half-open, trial calls busy"
+            snapshot = self.breaker.snapshot()  # one consistent read of state and time left
+            if snapshot.retry_in_s is not None:
+                reason = f"circuit open, {snapshot.retry_in_s:.1f}s until retry"
+            else:
+                reason = "circuit half-open, trial calls busy"
             return dict.fromkeys(symbols, CircuitOpenError(
-                f"{state}, {retry_in_s:.1f}s until retry", retry_in_s=retry_in_s,
-                provider=self.name))
+                reason, retry_in_s=snapshot.retry_in_s or 0.0, provider=self.name))
 
         timeout_s = min(self.policy.timeout_s, budget_s)
         started = time.perf_counter()

@@ -197,3 +197,14 @@ def test_invalid_symbols_raise_before_any_io(make_facade: MakeFacade, bad: objec
         facade.get_ticker_info(bad)  # type: ignore[arg-type]
     assert primary.call_count == 0
     assert facade.get_reliability_stats()["total_requests"] == 0
+
+
+def test_busy_half_open_trials_are_reported_as_such(make_facade: MakeFacade, clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", default=DOWN)
+    facade = make_facade(primary, provider_defaults={"retry": {"max_attempts": 1}})
+    for _ in range(3):
+        facade.fetch("AAPL")
+    clock.advance(30)
+    assert facade._guarded[0].breaker.acquire() is not None  # another caller's trial is in flight
+    result = facade.fetch("AAPL")
+    assert result.attempts[0].detail == "circuit half-open, trial calls busy"
