@@ -7,10 +7,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from resilient_provider import ResilientProvider, Settings
 from resilient_provider.cache import MemoryCache
 from resilient_provider.testing import FakeClock, ScriptedProvider
+
+# Property tests check behaviour, not speed: hypothesis's per-example deadline (200 ms) would
+# only make a cold first run (imports, bytecode compilation) fail at random.
+hypothesis_settings.register_profile("resilient-provider", deadline=None)
+hypothesis_settings.load_profile("resilient-provider")
 
 
 @pytest.fixture(autouse=True)
