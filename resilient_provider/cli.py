@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .errors import ConfigError, InvalidSymbolError
 from .strategy.cascade import format_duration
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+
+#: Environment variable naming the configuration file when --config is not given.
+CONFIG_ENV = "RESILIENT_PROVIDER_CONFIG"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -26,6 +31,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log to stderr: -v warnings (retries, breakers), -vv everything")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    info = commands.add_parser(
+        "info", help="fetch ticker info through the fallback chain and print it",
+        description="Fetches each SYMBOL through the configured providers and caches and prints "
+                    "the core fields with where each answer came from. Exit code 0 when every "
+                    "symbol got data (live or cached), 1 when any did not, 2 on bad input or "
+                    "configuration.")
+    info.add_argument("symbols", nargs="+", metavar="SYMBOL", help="ticker symbols, e.g. AAPL")
+    output = info.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print the full tagged answers as JSON")
+    output.add_argument("--csv", action="store_true", help="print one CSV row per symbol")
+    info.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV),
+                      help=f"YAML configuration file (default: ${CONFIG_ENV}, "
+                           "else built-in defaults with RESILIENT_PROVIDER_* env overrides)")
     demo = commands.add_parser(
         "demo", help="walk through a scripted outage offline and show every data source",
         description="Runs the cascade over scripted providers and a fake clock: both sources "
@@ -69,12 +88,34 @@ def _cmd_demo(as_json: bool) -> int:
     return EXIT_OK
 
 
+def _cmd_info(symbols: Sequence[str], fmt: str, config: str | None) -> int:
+    from .facade import ResilientProvider
+    from .output import write_csv, write_json, write_table
+    from .symbols import normalize_symbol
+
+    try:
+        wanted = list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+        provider = (ResilientProvider.from_config(config) if config
+                    else ResilientProvider())
+    except (InvalidSymbolError, ConfigError) as exc:
+        print(f"resilient-provider: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with provider:
+        results = [provider.fetch(symbol) for symbol in wanted]
+    writer = {"json": write_json, "csv": write_csv, "table": write_table}[fmt]
+    writer(results, sys.stdout)
+    return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     level = {0: logging.ERROR, 1: logging.WARNING}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    if args.command == "info":
+        fmt = "json" if args.json else "csv" if args.csv else "table"
+        return _cmd_info(args.symbols, fmt, args.config)
     if args.command == "demo":
         return _cmd_demo(args.json)
     parser.print_help(sys.stderr)

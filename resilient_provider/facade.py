@@ -62,7 +62,10 @@ class ResilientProvider:
         sleep: Callable[[float], None] = getattr(self._clock, "sleep", time.sleep)
         self._owned: list[Provider | CacheBackend] = []
         if providers is None:
-            providers = [create_provider(entry) for entry in self.settings.providers]
+            providers = [
+                create_provider(entry, timeout_s=self.settings.policy_for(entry.name).timeout_s)
+                for entry in self.settings.providers
+            ]
             self._owned.extend(providers)
         if cache is None:
             cache = self._default_cache()

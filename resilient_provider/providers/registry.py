@@ -58,8 +58,12 @@ def _factory_target(name: str) -> str | None:
     return None
 
 
-def create_provider(entry: ProviderSettings) -> Provider:
-    """Build the provider that ``entry`` names, with ``entry.options`` as keyword arguments."""
+def create_provider(entry: ProviderSettings, *, timeout_s: float | None = None) -> Provider:
+    """Build the provider that ``entry`` names, with ``entry.options`` as keyword arguments.
+
+    ``timeout_s`` (the provider's policy timeout) becomes a built-in adapter's HTTP timeout
+    unless its options set one, so a request never outlives the call that is waiting for it.
+    """
     target = _factory_target(entry.name)
     if target is None:
         plugins = (e.name for e in entry_points(group=ENTRY_POINT_GROUP))
@@ -70,8 +74,11 @@ def create_provider(entry: ProviderSettings) -> Provider:
         factory: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         return MissingProvider(entry.name, f"{type(exc).__name__}: {exc}")
+    options = dict(entry.options)
+    if timeout_s is not None and entry.name in BUILTIN_PROVIDERS:
+        options.setdefault("timeout_s", timeout_s)
     try:
-        provider: Provider = factory(**entry.options)
+        provider: Provider = factory(**options)
     except TypeError as exc:
         raise ConfigError(f"providers[{entry.name}].options: {exc}") from exc
     return provider

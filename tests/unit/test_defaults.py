@@ -6,20 +6,33 @@ from pathlib import Path
 
 import pytest
 
-from resilient_provider import ResilientProvider
+from resilient_provider import ResilientProvider, Settings
 from resilient_provider.cache import DiskCache
 from resilient_provider.errors import ConfigError
+from resilient_provider.providers.registry import BUILTIN_PROVIDERS
+from resilient_provider.providers.yahooquery import YahooQueryProvider
+from resilient_provider.providers.yfinance import YFinanceProvider
 
 
-def test_no_arguments_work_with_the_defaults(tmp_path: Path) -> None:
+def test_no_arguments_build_the_real_adapters_without_any_io(tmp_path: Path) -> None:
     with ResilientProvider() as provider:
         assert isinstance(provider.cache, DiskCache)
-        assert [p.name for p in provider.providers] == ["yfinance", "yahooquery"]
+        assert [type(p) for p in provider.providers] == [YFinanceProvider, YahooQueryProvider]
+        # The adapters build their library objects lazily: nothing has touched the network, and
+        # each HTTP timeout is the provider policy's timeout.
+        for adapter in provider.providers:
+            assert "timeout_s=10.0" in repr(adapter)
+
+
+def test_a_known_provider_whose_library_is_missing_answers_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(BUILTIN_PROVIDERS, "yfinance", "no_such_module_rp:Provider")
+    with ResilientProvider(settings=Settings(providers=["yfinance"],
+                                             cache={"backend": "memory"})) as provider:
         info = provider.get_ticker_info("AAPL")
-    assert info["_data_source"] in {"primary", "error"}
-    if info["_data_source"] == "error":  # until the adapters are installed they say so
-        assert info["_error_code"] == "provider_not_installed"
-        assert "yfinance: not installed" in info["error"]
+    assert info["_error_code"] == "provider_not_installed"
+    assert "yfinance: not installed" in info["error"]
 
 
 def test_default_cache_lives_under_the_user_cache_directory() -> None:

@@ -1,0 +1,117 @@
+"""Tagged answers rendered for people (a table) and for programs (JSON, CSV).
+
+Used by the CLI; kept apart so the command module only parses arguments and picks an exit code.
+The table is drawn with rich (aligned columns, wrapping to the terminal, plain text when piped).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .providers.canonical import CORE_FIELDS
+from .result import FetchResult
+from .strategy.cascade import format_duration
+
+#: Tag columns that follow the core fields in every output.
+TAG_COLUMNS = ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error_code",
+               "error")
+
+
+def _tags(result: FetchResult) -> dict[str, Any]:
+    return {
+        "_data_source": result.source.value,
+        "_provider": result.provider,
+        "_is_stale": result.is_stale,
+        "_age_s": None if result.age_s is None else round(result.age_s, 3),
+        "_latency_ms": round(result.latency_ms, 1),
+        "_error_code": result.error.code if result.error else None,
+        "error": result.error.message if result.error else None,
+    }
+
+
+def rows(results: Sequence[FetchResult]) -> list[dict[str, Any]]:
+    """One flat row per answer: the core fields, then the tags."""
+    out = []
+    for result in results:
+        data = result.data or {}
+        row = {field: data.get(field) for field in CORE_FIELDS}
+        row["symbol"] = result.symbol
+        row.update(_tags(result))
+        out.append(row)
+    return out
+
+
+def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:
+    """Every tagged answer in full (all fields the source sent), as one JSON list."""
+    json.dump([r.to_tagged_dict() for r in results], stream, indent=2, default=str)
+    stream.write("\n")
+
+
+def write_csv(results: Sequence[FetchResult], stream: TextIO) -> None:
+    """One CSV row per symbol: core fields then tags (empty cell for None)."""
+    columns = [*CORE_FIELDS, *TAG_COLUMNS]
+    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows(results):
+        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+
+
+def _cell(field: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field == "marketCap" and isinstance(value, int | float):
+        return _compact(float(value))
+    if field == "dividendYield" and isinstance(value, int | float):
+        return f"{value * 100:.2f}%"
+    if field == "_age_s" and isinstance(value, int | float):
+        return format_duration(float(value))
+    if field == "_latency_ms" and isinstance(value, int | float):
+        return f"{value:.0f} ms"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _compact(value: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
+        if abs(value) >= size:
+            return f"{value / size:.2f}{unit}"
+    return f"{value:,.0f}"
+
+
+def write_table(results: Sequence[FetchResult], stream: TextIO, *,
+                width: int | None = None) -> None:
+    """A field-by-symbol table: core fields and tags as rows, one column per symbol."""
+    from rich.console import Console  # imported here so JSON/CSV output stays light
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("field", style="dim", no_wrap=True)
+    for result in results:
+        table.add_column(result.symbol, overflow="fold")
+    flat = rows(results)
+    for field in [*CORE_FIELDS, *TAG_COLUMNS]:
+        if field == "symbol":
+            continue
+        table.add_row(field.lstrip("_"), *(_cell(field, row[field]) for row in flat))
+    console = Console(file=stream, width=width or _width(stream), highlight=False,
+                      soft_wrap=False)
+    console.print(table)
+
+
+def _width(stream: TextIO) -> int | None:
+    return None if stream.isatty() else 160
+
+
+def render(results: Sequence[FetchResult], fmt: str) -> str:
+    """The answers as ``"table"``, ``"json"`` or ``"csv"`` text (for tests and embedding)."""
+    buffer = io.StringIO()
+    {"table": write_table, "json": write_json, "csv": write_csv}[fmt](results, buffer)
+    return buffer.getvalue()

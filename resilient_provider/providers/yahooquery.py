@@ -1,0 +1,271 @@
+"""The yahooquery adapter: quoteSummary modules plus the batched v7 quote, in canonical form.
+
+yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticker.py`` and
+``session_management.py``):
+
+* The ``Ticker`` constructor does network I/O (the crumb), so Tickers are built lazily and kept
+  in a small pool for reuse; a Ticker whose crumb Yahoo refused is dropped, so the next call
+  gets a fresh crumb.
+* It never looks at HTTP status codes and never passes a timeout. Its session is wrapped in a
+  :class:`_RecordingSession` that adds ``timeout_s`` to every request and records every answer,
+  and failures are classified from that record (:mod:`.yahoo_http`).
+* It answers errors with strings in place of dicts (``'Quote not found for symbol: X'``,
+  ``'Invalid Crumb'``, ``'No data found'``), and one non-JSON answer turns the whole
+  multi-symbol result into ``{'error': 'HTTP 404 Not Found…'}``. Symbols lost that way while
+  their own answer was fine are asked again once, so one bad symbol never sinks the others.
+* quoteSummary is one request per symbol; ``.quotes`` (v7) takes many symbols per request and
+  is used for that. Chunks of symbols run concurrently on a bounded thread pool, one pooled
+  Ticker per chunk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from yahooquery import Ticker
+
+from ..errors import (
+    AuthenticationError,
+    DataContractError,
+    RateLimitError,
+    ResilientProviderError,
+    SymbolNotFoundError,
+)
+from ..symbols import normalize_symbols
+from .protocol import InfoOrError
+from .routing import YahooRoutingSession
+from .yahoo_http import (
+    Transcript,
+    error_from_exception,
+    exchange_from_response,
+    first_failure,
+    is_not_found,
+)
+from .yahoo_info import INFO_MODULES, canonical_units, merge_modules
+
+_WHOLE_BATCH_LOST = "error"
+
+
+class _RawTicker(Ticker):
+    """A yahooquery Ticker that keeps Yahoo's epoch seconds for dates.
+
+    yahooquery turns dates into local-time strings; yfinance keeps epoch seconds. Keeping them
+    raw gives the same types whichever library served the answer.
+    """
+
+    def _format_data(self, obj: Any, dates: Any) -> Any:
+        return obj
+
+
+class _RecordingSession:
+    """yahooquery's view of the session: adds our timeout and records every answer."""
+
+    def __init__(self, session: Any, timeout_s: float) -> None:
+        self._session = session
+        self._timeout_s = timeout_s
+        self.transcript: Transcript | None = Transcript()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send through the real session with a timeout; record the answer."""
+        kwargs.setdefault("timeout", self._timeout_s)
+        response = self._session.request(method, url, **kwargs)
+        if self.transcript is not None:
+            self.transcript.add(exchange_from_response(response))
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """GET through :meth:`request`."""
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """POST through :meth:`request`."""
+        return self.request("POST", url, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # cookies, headers: the real session's
+        return getattr(self._session, name)
+
+
+class YahooQueryProvider:
+    """Ticker info from yahooquery (the default secondary provider).
+
+    Args:
+        session: a ``curl_cffi.requests.Session`` handed to yahooquery (it then skips its own
+            cookie set-up, as yahooquery does); default: yahooquery's own session.
+        timeout_s: timeout of each HTTP request (yahooquery sends none of its own).
+        base_url: send all Yahoo traffic to this URL instead (a mirror, or the fake Yahoo of
+            :mod:`resilient_provider.testing`); ignored when ``session`` is given.
+        max_workers: how many chunks of symbols are fetched at once.
+        chunk_size: symbols per yahooquery Ticker call.
+        name: the provider name in results and stats.
+    """
+
+    def __init__(self, *, session: Any = None, timeout_s: float = 10.0,
+                 base_url: str | None = None, max_workers: int = 4, chunk_size: int = 25,
+                 name: str = "yahooquery") -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        if max_workers < 1 or chunk_size < 1:
+            raise ValueError(f"max_workers and chunk_size must be >= 1, "
+                             f"got {max_workers!r} and {chunk_size!r}")
+        self.name = name
+        self._given_session = session
+        self._base_url = base_url
+        self._timeout_s = float(timeout_s)
+        self._max_workers = max_workers
+        self._chunk_size = chunk_size
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._idle: list[tuple[_RawTicker, _RecordingSession]] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"YahooQueryProvider(name={self.name!r}, timeout_s={self._timeout_s})"
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        """Fetch each symbol's quoteSummary modules and v7 quote; answer per symbol."""
+        wanted = normalize_symbols(symbols)
+        chunks = [wanted[i:i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
+        if len(chunks) <= 1:
+            return self._fetch_chunk(wanted) if wanted else {}
+        pool = self._executor()
+        answers: dict[str, InfoOrError] = {}
+        for future in [pool.submit(self._fetch_chunk, chunk) for chunk in chunks]:
+            answers.update(future.result())
+        return {symbol: answers[symbol] for symbol in wanted}
+
+    def close(self) -> None:
+        """Drop the pooled Tickers, stop the worker threads, close the session we made."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            session, self._session = self._session, None
+            self._idle.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if session is not None and self._given_session is None:
+            session.close()
+
+    # --- Tickers ----------------------------------------------------------------------------
+
+    def _base_session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                if self._given_session is not None:
+                    self._session = self._given_session
+                else:
+                    from yahooquery.session_management import initialize_session, setup_session
+
+                    if self._base_url is not None:
+                        routed = YahooRoutingSession(self._base_url, timeout_s=self._timeout_s)
+                        self._session = setup_session(routed)
+                    else:
+                        self._session = initialize_session(timeout=self._timeout_s)
+            return self._session
+
+    def _borrow(self, symbols: list[str]) -> tuple[_RawTicker, _RecordingSession]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        recorder = _RecordingSession(self._base_session(), self._timeout_s)
+        ticker = _RawTicker(symbols, session=recorder)
+        crumb = recorder.transcript.last_rate_limit() if recorder.transcript else None
+        if crumb is not None:
+            raise RateLimitError("HTTP 429 while getting a crumb", retry_after=crumb.retry_after_s,
+                                 provider=self.name)
+        if not ticker.crumb or "too many requests" in str(ticker.crumb).lower():
+            raise AuthenticationError("Yahoo gave no crumb", provider=self.name)
+        return ticker, recorder
+
+    def _give_back(self, ticker: _RawTicker, recorder: _RecordingSession) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._idle.append((ticker, recorder))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._max_workers,
+                                                thread_name_prefix=f"rp-{self.name}")
+            return self._pool
+
+    # --- one chunk --------------------------------------------------------------------------
+
+    def _fetch_chunk(self, symbols: list[str]) -> dict[str, InfoOrError]:
+        try:
+            ticker, recorder = self._borrow(symbols)
+        except Exception as exc:  # noqa: BLE001 - the constructor's I/O raises anything
+            error = error_from_exception(exc, symbol=None, provider=self.name)
+            return {symbol: error for symbol in symbols}
+        answers = self._ask(ticker, recorder, symbols)
+        lost = [s for s, a in answers.items() if isinstance(a, _LostInBatchError)]
+        if lost and len(lost) < len(symbols):
+            answers.update(self._ask(ticker, recorder, lost))
+        if any(isinstance(a, AuthenticationError) for a in answers.values()):
+            return {s: self._final(s, a) for s, a in answers.items()}  # crumb refused: drop it
+        self._give_back(ticker, recorder)
+        return {s: self._final(s, a) for s, a in answers.items()}
+
+    def _final(self, symbol: str, answer: InfoOrError) -> InfoOrError:
+        if isinstance(answer, _LostInBatchError):
+            return DataContractError("lost in a failed multi-symbol answer",
+                                     symbol=symbol, provider=self.name)
+        return answer
+
+    def _ask(self, ticker: _RawTicker, recorder: _RecordingSession,
+             symbols: list[str]) -> dict[str, InfoOrError]:
+        transcript = Transcript()
+        recorder.transcript = transcript
+        try:
+            ticker.symbols = list(symbols)
+            modules = ticker.get_modules(list(INFO_MODULES))
+            quotes = ticker.quotes
+        except Exception as exc:  # noqa: BLE001 - transport errors surface unchanged
+            return {s: (first_failure(transcript.final(s), symbol=s, provider=self.name)
+                        or error_from_exception(exc, symbol=s, provider=self.name))
+                    for s in symbols}
+        finally:
+            recorder.transcript = None
+        whole_batch_lost = isinstance(modules, dict) and set(modules) == {_WHOLE_BATCH_LOST}
+        return {s: self._classify(s, None if whole_batch_lost else modules, quotes, transcript)
+                for s in symbols}
+
+    def _classify(self, symbol: str, modules: Any, quotes: Any,
+                  transcript: Transcript) -> InfoOrError:
+        failure = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
+        if failure is not None and failure.counts_against_provider:
+            return failure
+        answer = modules.get(symbol) if isinstance(modules, dict) else None
+        if isinstance(answer, dict) and answer:
+            quote = quotes.get(symbol) if isinstance(quotes, dict) else None
+            merged = merge_modules(answer, quote if isinstance(quote, dict) else None,
+                                   symbol=symbol)
+            return canonical_units(merged, quote_keys=transcript.quote_keys(symbol))
+        if failure is not None:
+            return failure
+        if isinstance(answer, str):
+            return self._from_message(symbol, answer)
+        if modules is None:
+            return _LostInBatchError(symbol)
+        return DataContractError("Yahoo answered with an empty result",
+                                 symbol=symbol, provider=self.name)
+
+    def _from_message(self, symbol: str, message: str) -> ResilientProviderError:
+        """yahooquery's error strings, for answers whose HTTP status said nothing."""
+        text = message[:200]
+        if is_not_found(text):
+            return SymbolNotFoundError(f"Yahoo does not know {symbol!r}: {text}",
+                                       symbol=symbol, provider=self.name)
+        if "crumb" in text.lower() or "unauthorized" in text.lower():
+            return AuthenticationError(f"Yahoo refused the crumb: {text}",
+                                       symbol=symbol, provider=self.name)
+        return DataContractError(f"Yahoo answered with a message, not data: {text}",
+                                 symbol=symbol, provider=self.name)
+
+
+class _LostInBatchError(DataContractError):
+    """Marks a symbol whose own answer was fine but whose batch failed; it is asked again."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__("lost in a failed multi-symbol answer", symbol=symbol)

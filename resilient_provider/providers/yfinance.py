@@ -1,0 +1,180 @@
+"""The yfinance adapter: ``Ticker.info`` for each symbol, classified and in canonical units.
+
+Three yfinance realities shape it (read from yfinance 1.7's ``data.py`` and
+``scrapers/quote.py``):
+
+* ``YfData`` is a process-wide singleton: a ``session=`` given to any ``Ticker`` replaces the
+  session (and shares the crumb) for every other user in the process. This adapter owns a
+  private ``YfData`` instead, so two providers (or the user's own yfinance code) never trample
+  each other's session, cookie or crumb.
+* ``.info`` swallows HTTP errors (``hide_exceptions``) and answers an unknown symbol, a 500 or a
+  401 alike with ``{'trailingPegRatio': None}``. The private ``YfData`` records every response
+  in a :class:`~.yahoo_http.Transcript`, and the answer is classified from that record.
+* Re-reading ``.info`` after a failure returns the failed state, so every attempt builds a fresh
+  ``Quote`` (the object ``Ticker.info`` reads through); the ``YfData`` (session, cookie, crumb)
+  is built lazily once and reused.
+
+Several symbols are fetched concurrently on a bounded thread pool: yfinance has no batch call
+for ``.info``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from yfinance.data import SingletonMeta, YfData
+from yfinance.exceptions import YFRateLimitError
+from yfinance.scrapers.quote import Quote
+
+from ..errors import DataContractError, RateLimitError, ResilientProviderError
+from ..symbols import normalize_symbols
+from .protocol import InfoOrError
+from .routing import YahooRoutingSession
+from .yahoo_http import (
+    Transcript,
+    error_from_exception,
+    exchange_from_response,
+    first_failure,
+)
+from .yahoo_info import canonical_units, has_any_data
+
+
+class _PrivateInstances(SingletonMeta):
+    """Undo yfinance's singleton for our subclass: every construction is a new instance."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - a metaclass method
+        return type.__call__(cls, *args, **kwargs)
+
+
+class _RecordingYfData(YfData, metaclass=_PrivateInstances):
+    """A private ``YfData`` that records each response and caps yfinance's 30 s timeouts."""
+
+    def __init__(self, session: Any, timeout_s: float) -> None:
+        super().__init__(session=session)
+        self._timeout_s = timeout_s
+        self._local = threading.local()
+
+    def record_into(self, transcript: Transcript | None) -> None:
+        """Record this thread's responses into ``transcript`` (None stops recording)."""
+        self._local.transcript = transcript
+
+    def _make_request(self, url: Any, request_method: Callable[..., Any], body: Any = None,
+                      params: Any = None, timeout: float = 30, data: Any = None) -> Any:
+        transcript: Transcript | None = getattr(self._local, "transcript", None)
+
+        def recorded(**kwargs: Any) -> Any:
+            response = request_method(**kwargs)
+            if transcript is not None:
+                transcript.add(exchange_from_response(response))
+            return response
+
+        return super()._make_request(url, recorded, body=body, params=params,
+                                     timeout=min(timeout, self._timeout_s), data=data)
+
+
+class YFinanceProvider:
+    """Ticker info from yfinance (the default primary provider).
+
+    Args:
+        session: a ``curl_cffi.requests.Session`` (or requests Session) handed to yfinance;
+            default: yfinance's own browser-impersonating session.
+        timeout_s: cap on each HTTP request (yfinance's own default is 30 s).
+        base_url: send all Yahoo traffic to this URL instead (a mirror, or the fake Yahoo of
+            :mod:`resilient_provider.testing`); ignored when ``session`` is given.
+        max_workers: how many symbols are fetched at once in a multi-symbol call.
+        name: the provider name in results and stats.
+    """
+
+    def __init__(self, *, session: Any = None, timeout_s: float = 10.0,
+                 base_url: str | None = None, max_workers: int = 4,
+                 name: str = "yfinance") -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {max_workers!r}")
+        self.name = name
+        self._session = session
+        self._base_url = base_url
+        self._timeout_s = float(timeout_s)
+        self._max_workers = max_workers
+        self._lock = threading.Lock()
+        self._data: _RecordingYfData | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"YFinanceProvider(name={self.name!r}, timeout_s={self._timeout_s})"
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        """Fetch ``Ticker.info`` for each symbol; answer per symbol with info or an error."""
+        wanted = normalize_symbols(symbols)
+        if len(wanted) <= 1:
+            return {symbol: self._fetch_one(symbol) for symbol in wanted}
+        pool = self._executor()
+        futures = {symbol: pool.submit(self._fetch_one, symbol) for symbol in wanted}
+        return {symbol: future.result() for symbol, future in futures.items()}
+
+    def close(self) -> None:
+        """Stop the worker threads and close the session this provider made."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            data, self._data = self._data, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if data is not None and self._owns_session:
+            data._session.close()
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _yf_data(self) -> _RecordingYfData:
+        with self._lock:
+            if self._data is None:
+                session = self._session
+                if session is None and self._base_url is not None:
+                    session = YahooRoutingSession(self._base_url, timeout_s=self._timeout_s)
+                if session is None:
+                    from yfinance._http import new_session
+
+                    session = new_session()
+                self._data = _RecordingYfData(session, self._timeout_s)
+            return self._data
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._max_workers,
+                                                thread_name_prefix=f"rp-{self.name}")
+            return self._pool
+
+    def _fetch_one(self, symbol: str) -> InfoOrError:
+        data = self._yf_data()
+        transcript = Transcript()
+        data.record_into(transcript)
+        try:
+            info = Quote(data, symbol).info
+        except YFRateLimitError as exc:
+            last = transcript.last_rate_limit()
+            error: ResilientProviderError = RateLimitError(
+                "HTTP 429 from Yahoo (rate limited)",
+                retry_after=last.retry_after_s if last else None,
+                symbol=symbol, provider=self.name)
+            error.__cause__ = exc
+            return error
+        except Exception as exc:  # noqa: BLE001 - yfinance raises bare transport/JSON errors
+            recorded = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
+            return recorded or error_from_exception(exc, symbol=symbol, provider=self.name)
+        finally:
+            data.record_into(None)
+        return self._classify(symbol, info, transcript)
+
+    def _classify(self, symbol: str, info: Any, transcript: Transcript) -> InfoOrError:
+        failure = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
+        if failure is not None and failure.counts_against_provider:
+            return failure
+        if isinstance(info, dict) and has_any_data(info):
+            return canonical_units(info, quote_keys=transcript.quote_keys(symbol))
+        return failure or DataContractError("Yahoo answered with an empty result",
+                                            symbol=symbol, provider=self.name)
