@@ -113,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = {0: logging.ERROR, 1: logging.WARNING}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    if args.verbose < 2:
+        # The adapters classify every failure yfinance logs as an ERROR on its own logger
+        # (a 404 for an unknown symbol, a 500 it swallowed); -vv shows its lines too.
+        logging.getLogger("yfinance").setLevel(logging.CRITICAL)
     if args.command == "info":
         fmt = "json" if args.json else "csv" if args.csv else "table"
         return _cmd_info(args.symbols, fmt, args.config)

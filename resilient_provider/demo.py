@@ -1,22 +1,28 @@
-"""An offline walk through every step of the cascade, with scripted providers and a fake clock.
+"""An offline walk through every step of the cascade, with the real adapters and a fake Yahoo.
 
-Scripted outage: both sources up → primary down → both down → time passes → a symbol that was
-never cached. Every source shows up once: primary, fallback, cache_fresh, cache_stale, error.
+yfinance and yahooquery run unmodified against loopback fake Yahoo servers (one per library, so
+each can fail on its own) through the default diskcache backend in a temporary directory. A
+scripted outage makes every source show up: primary, fallback, cache_fresh, cache_stale, error,
+and primary again once the outage ends. Time jumps come from a fake clock, so retries and
+"three days later" take no real time; the whole demo runs in a few seconds.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .cache import MemoryCache
+from .cache import DiskCache
 from .config import Settings
-from .errors import ProviderUnavailableError, RateLimitError
 from .facade import ResilientProvider
+from .providers.yahooquery import YahooQueryProvider
+from .providers.yfinance import YFinanceProvider
 from .result import FetchResult
-from .testing import FakeClock, ScriptedProvider
+from .testing import FakeClock, FakeYahooServer, Fault
 
 PORTFOLIO = ("AAPL", "MSFT", "^GSPC")
+DATA_ROUTES = ("quoteSummary", "quote")
 
 
 @dataclass(frozen=True)
@@ -27,37 +33,50 @@ class DemoRow:
     result: FetchResult
 
 
-def run_demo() -> tuple[list[DemoRow], dict[str, object]]:
+def run_demo(*, seed: int = 7) -> tuple[list[DemoRow], dict[str, object]]:
     """Run the scripted outage; return every answer and the final reliability statistics."""
     clock = FakeClock()
-    primary = ScriptedProvider("sim-yfinance")
-    secondary = ScriptedProvider("sim-yahooquery")
     settings = Settings(
-        providers=[], deadline_s=10,
+        providers=[], deadline_s=20,
         provider_defaults={"timeout_s": 2, "retry": {"max_attempts": 2, "jitter": 0},
                            "breaker": {"failure_threshold": 3, "reset_timeout_s": "5m"}},
-        cache={"backend": "memory"},
     )
     rows: list[DemoRow] = []
-    with ResilientProvider([primary, secondary], cache=MemoryCache(clock=clock),
-                           settings=settings, clock=clock) as provider:
-
-        def ask(phase: str, symbols: tuple[str, ...] = PORTFOLIO) -> None:
-            rows.extend(DemoRow(phase, provider.fetch(s)) for s in symbols)
-
-        for phase, action in _phases(primary, secondary, clock):
-            action()
-            ask(phase, ("NVDA",) if phase.startswith("5") else PORTFOLIO)
-        stats = provider.get_reliability_stats()
+    with (FakeYahooServer(seed=seed) as yahoo_for_yf, FakeYahooServer(seed=seed) as yahoo_for_yq,
+          tempfile.TemporaryDirectory(prefix="rp-demo-") as cache_dir):
+        primary = YFinanceProvider(base_url=yahoo_for_yf.base_url, timeout_s=2)
+        secondary = YahooQueryProvider(base_url=yahoo_for_yq.base_url, timeout_s=2)
+        cache = DiskCache(cache_dir)
+        try:
+            with ResilientProvider([primary, secondary], cache=cache, settings=settings,
+                                   clock=clock) as provider:
+                for phase, action, symbols in _phases(yahoo_for_yf, yahoo_for_yq, clock):
+                    action()
+                    rows.extend(DemoRow(phase, provider.fetch(s)) for s in symbols)
+                stats = provider.get_reliability_stats()
+        finally:
+            for part in (primary, secondary, cache):
+                part.close()
     return rows, stats
 
 
-def _phases(primary: ScriptedProvider, secondary: ScriptedProvider,
-            clock: FakeClock) -> Iterator[tuple[str, Callable[[], None]]]:
-    yield "1 both sources up", lambda: None
-    yield "2 primary rate-limited", lambda: primary.set_default(
-        RateLimitError("HTTP 429 Too Many Requests", retry_after=3600))
-    yield "3 both sources down", lambda: secondary.set_default(
-        ProviderUnavailableError("connection refused"))
-    yield "4 three days later", lambda: clock.advance(3 * 86400)
-    yield "5 a symbol never cached", lambda: None
+def _phases(
+    yahoo_for_yf: FakeYahooServer, yahoo_for_yq: FakeYahooServer, clock: FakeClock
+) -> Iterator[tuple[str, Callable[[], None], tuple[str, ...]]]:
+    def primary_throttled() -> None:
+        yahoo_for_yf.inject(Fault.rate_limited(retry_after_s=3600), route=DATA_ROUTES)
+
+    def secondary_down() -> None:
+        yahoo_for_yq.inject(Fault.server_error(503), route=DATA_ROUTES)
+
+    def outage_over() -> None:
+        yahoo_for_yf.clear_faults()
+        yahoo_for_yq.clear_faults()
+        clock.advance(2 * 3600)  # past the Retry-After the primary's breaker honoured
+
+    yield "1 both sources up", lambda: None, PORTFOLIO
+    yield "2 yfinance rate-limited", primary_throttled, PORTFOLIO
+    yield "3 both sources down", secondary_down, PORTFOLIO
+    yield "4 three days later", lambda: clock.advance(3 * 86400), PORTFOLIO
+    yield "5 a symbol never cached", lambda: None, ("NVDA",)
+    yield "6 outage over", outage_over, PORTFOLIO[:1]

@@ -222,18 +222,42 @@ class YahooQueryProvider:
             modules = ticker.get_modules(list(INFO_MODULES))
             quotes = ticker.quotes
         except Exception as exc:  # noqa: BLE001 - transport errors surface unchanged
-            return {s: (first_failure(transcript.final(s), symbol=s, provider=self.name)
-                        or error_from_exception(exc, symbol=s, provider=self.name))
-                    for s in symbols}
+            return self._after_exception(symbols, exc, transcript)
         finally:
             recorder.transcript = None
         whole_batch_lost = isinstance(modules, dict) and set(modules) == {_WHOLE_BATCH_LOST}
         return {s: self._classify(s, None if whole_batch_lost else modules, quotes, transcript)
                 for s in symbols}
 
+    def _after_exception(self, symbols: list[str], exc: Exception,
+                         transcript: Transcript) -> dict[str, InfoOrError]:
+        """Blame the exception on the first symbol yahooquery got no answer for.
+
+        yahooquery asks one symbol at a time, in order, and stops at the first exception: the
+        symbols before the culprit were answered and the ones after were never asked, so both
+        are asked again rather than failed with someone else's error.
+        """
+        answered = {s for s in symbols
+                    if any(e.route == "quoteSummary" for e in transcript.final(s))}
+        culprit = next((s for s in symbols if s not in answered), None)
+        answers: dict[str, InfoOrError] = {}
+        for s in symbols:
+            own = first_failure(transcript.final(s), symbol=s, provider=self.name)
+            if own is not None:
+                answers[s] = own
+            elif s == culprit or len(symbols) == 1:
+                answers[s] = error_from_exception(exc, symbol=s, provider=self.name)
+            else:
+                answers[s] = _LostInBatchError(s)
+        return answers
+
     def _classify(self, symbol: str, modules: Any, quotes: Any,
                   transcript: Transcript) -> InfoOrError:
-        failure = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
+        # quoteSummary decides: its price module makes a whole answer, so a failed batched v7
+        # request (shared by every symbol of the chunk) only loses the v7 overlay.
+        exchanges = transcript.final(symbol)
+        summary = [e for e in exchanges if e.route == "quoteSummary"] or exchanges
+        failure = first_failure(summary, symbol=symbol, provider=self.name)
         if failure is not None and failure.counts_against_provider:
             return failure
         answer = modules.get(symbol) if isinstance(modules, dict) else None

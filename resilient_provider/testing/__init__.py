@@ -1,9 +1,11 @@
-"""Public test aids: a hand-moved clock and scripted providers (users test their code with them).
+"""Public test aids: a hand-moved clock, scripted providers and a loopback fake Yahoo.
 
-A loopback fake Yahoo server joins them with the real adapters.
+Users test their own code against outages with them; the project's tests use the same ones.
 """
 
 from .clock import FakeClock
+from .fake_yahoo import FakeYahooServer, Fault, YahooBodyGenerator, YahooRoutingSession
 from .scripted import Hang, Raise, ScriptedProvider, make_info
 
-__all__ = ["FakeClock", "Hang", "Raise", "ScriptedProvider", "make_info"]
+__all__ = ["FakeClock", "FakeYahooServer", "Fault", "Hang", "Raise", "ScriptedProvider",
+           "YahooBodyGenerator", "YahooRoutingSession", "make_info"]
