@@ -30,6 +30,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _yfinance_caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """yfinance keeps cookie/timezone caches (SQLite) in the user's cache dir, chosen at import
+    time: point them at a temporary directory so tests never write into the developer's."""
+    import yfinance
+
+    yfinance.set_tz_cache_location(str(tmp_path_factory.mktemp("yfinance-cache")))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -275,7 +275,7 @@ class YahooBodyGenerator:
         sector, industry = rng.choice(SECTORS)
         name = symbol.lstrip("^").split("=")[0].split("-")[0].split(".")[0].title()
         return {
-            "symbol": symbol, "quoteType": kind, "price": price, "shares": shares, "rng": rng,
+            "symbol": symbol, "quoteType": kind, "price": price, "shares": shares,
             "previousClose": round(price * rng.uniform(0.97, 1.03), 4),
             "low52": round(price * rng.uniform(0.55, 0.95), 4),
             "high52": round(price * rng.uniform(1.02, 1.6), 4),
@@ -288,10 +288,16 @@ class YahooBodyGenerator:
                          "FUTURE": "CMX", "INDEX": "CXI", "CRYPTOCURRENCY": "CCC"}[kind],
             "target": round(price * rng.uniform(0.9, 1.35), 4),
             "recommendation": rng.choice(RECOMMENDATIONS), "analysts": rng.randrange(3, 55),
+            "fiftyDay": round(price * rng.uniform(0.9, 1.1), 4),
+            "twoHundredDay": round(price * rng.uniform(0.8, 1.2), 4),
+            "fundYield": round(rng.uniform(0.0, 0.03), 4),
+            "messageBoardId": f"finmb_{rng.randrange(10_000, 99_999)}",
+            "uuid": f"{rng.getrandbits(128):032x}",
         }
 
     def _fill(self, spec: str, facts: dict[str, Any], *, module: str) -> dict[str, Any]:
-        rng: random.Random = facts["rng"]
+        # A module's body never depends on which other modules were requested.
+        rng = random.Random(f"{self.seed}:{facts['symbol']}:{module}")
         rules = _rules(facts)
         out: dict[str, Any] = {}
         for key, kind in _keys(spec):
@@ -299,7 +305,9 @@ class YahooBodyGenerator:
             if kind == "n":  # Yahoo sends null here for this quote type
                 out[key] = None
             else:
-                out[key] = rule() if rule is not None else _by_type(kind, key, rng)
+                # Seeded per key, so a field Yahoo repeats across modules and v7 agrees.
+                out[key] = rule() if rule is not None else _by_type(
+                    kind, key, random.Random(f"{self.seed}:{facts['symbol']}:{key}"))
         if module in ("assetProfile", "summaryProfile") and "companyOfficers" in out:
             out["companyOfficers"] = [] if facts["quoteType"] != "EQUITY" else [
                 {"maxAge": 1, "name": "Pat Example", "title": "CEO", "yearBorn": 1965,
@@ -329,7 +337,7 @@ def _by_type(kind: str, key: str, rng: random.Random) -> Any:
 
 
 def _rules(f: dict[str, Any]) -> dict[str, Callable[[], Any]]:
-    price, rng = f["price"], f["rng"]
+    price = f["price"]
     cap = int(price * f["shares"])
     return {
         "symbol": lambda: f["symbol"], "underlyingSymbol": lambda: f["symbol"],
@@ -358,7 +366,7 @@ def _rules(f: dict[str, Any]) -> dict[str, Callable[[], Any]]:
         "fiftyTwoWeekRange": lambda: f"{f['low52']} - {f['high52']}",
         "dividendYield": lambda: f["dividendYield"],
         "trailingAnnualDividendYield": lambda: f["dividendYield"],
-        "yield": lambda: round(rng.uniform(0.0, 0.03), 4),
+        "yield": lambda: f["fundYield"],
         "dividendRate": lambda: round(price * f["dividendYield"], 4),
         "trailingAnnualDividendRate": lambda: round(price * f["dividendYield"], 4),
         "trailingPE": lambda: f["trailingPE"], "forwardPE": lambda: f["forwardPE"],
@@ -372,11 +380,11 @@ def _rules(f: dict[str, Any]) -> dict[str, Callable[[], Any]]:
         "targetLowPrice": lambda: round(f["target"] * 0.8, 2),
         "recommendationKey": lambda: f["recommendation"],
         "numberOfAnalystOpinions": lambda: f["analysts"],
-        "fiftyDayAverage": lambda: round(price * rng.uniform(0.9, 1.1), 4),
-        "twoHundredDayAverage": lambda: round(price * rng.uniform(0.8, 1.2), 4),
+        "fiftyDayAverage": lambda: f["fiftyDay"],
+        "twoHundredDayAverage": lambda: f["twoHundredDay"],
         "country": lambda: "United States", "lastSplitFactor": lambda: "2:1",
-        "messageBoardId": lambda: f"finmb_{rng.randrange(10_000, 99_999)}",
-        "uuid": lambda: f"{rng.getrandbits(128):032x}",
+        "messageBoardId": lambda: f["messageBoardId"],
+        "uuid": lambda: f["uuid"],
         "gmtOffSetMilliseconds": lambda: -18_000_000, "maxAge": lambda: 1, "priceHint": lambda: 2,
         "fromCurrency": lambda: f["symbol"].split("-")[0],
         "toCurrency": lambda: f["currency"], "lastMarket": lambda: "CoinMarketCap",
