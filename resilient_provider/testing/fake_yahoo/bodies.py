@@ -271,18 +271,21 @@ class YahooBodyGenerator:
             {"CURRENCY": rng.uniform(0.5, 2.0), "CRYPTOCURRENCY": rng.uniform(0.1, 90000),
              "INDEX": rng.uniform(10, 6000), "FUTURE": rng.uniform(20, 3000)}.get(
                 kind, rng.uniform(5, 900)), 4)
-        shares = rng.randrange(50_000_000, 15_000_000_000)
+        shares = max(1, int(rng.uniform(2e8, 2.5e12) / price))  # market caps of $0.2B..$2.5T
         sector, industry = rng.choice(SECTORS)
-        name = symbol.lstrip("^").split("=")[0].split("-")[0].split(".")[0].title()
+        name = symbol.lstrip("^").split("=")[0].split("-")[0].split(".")[0]
+        fund_yield = round(rng.uniform(0.0, 0.03), 4)
         return {
             "symbol": symbol, "quoteType": kind, "price": price, "shares": shares,
             "previousClose": round(price * rng.uniform(0.97, 1.03), 4),
             "low52": round(price * rng.uniform(0.55, 0.95), 4),
             "high52": round(price * rng.uniform(1.02, 1.6), 4),
-            "dividendYield": round(rng.uniform(0.0, 0.05), 4) if kind == "EQUITY" else 0.0,
+            "dividendYield": (round(rng.uniform(0.0, 0.05), 4) if kind == "EQUITY"
+                              else fund_yield if kind in ("ETF", "MUTUALFUND") else 0.0),
             "trailingPE": round(rng.uniform(8, 60), 4), "forwardPE": round(rng.uniform(8, 45), 4),
             "beta": round(rng.uniform(0.3, 2.2), 3), "sector": sector, "industry": industry,
-            "shortName": f"{name} Inc." if kind == "EQUITY" else f"{name} {kind.title()}",
+            "shortName": f"{name} Inc." if kind == "EQUITY" else f"{name} {kind.title()}"
+                         if kind != "ETF" else f"{name} ETF Trust",
             "currency": "EUR" if symbol.endswith((".DE", ".PA", "-EUR")) else "USD",
             "exchange": {"EQUITY": "NMS", "ETF": "NGM", "MUTUALFUND": "MUT", "CURRENCY": "CCY",
                          "FUTURE": "CMX", "INDEX": "CXI", "CRYPTOCURRENCY": "CCC"}[kind],
@@ -290,7 +293,7 @@ class YahooBodyGenerator:
             "recommendation": rng.choice(RECOMMENDATIONS), "analysts": rng.randrange(3, 55),
             "fiftyDay": round(price * rng.uniform(0.9, 1.1), 4),
             "twoHundredDay": round(price * rng.uniform(0.8, 1.2), 4),
-            "fundYield": round(rng.uniform(0.0, 0.03), 4),
+            "fundYield": fund_yield,
             "messageBoardId": f"finmb_{rng.randrange(10_000, 99_999)}",
             "uuid": f"{rng.getrandbits(128):032x}",
         }
