@@ -1,0 +1,43 @@
+"""The README's code examples run as written."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from resilient_provider import ResilientProvider
+from tests.conftest import fast_settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_block_after(heading: str) -> str:
+    text = README.read_text()
+    section = text[text.index(heading):]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, f"no python block after {heading!r}"
+    return textwrap.dedent(match.group(1))
+
+
+def test_the_example_provider_works_in_the_chain(tmp_path: Path) -> None:
+    namespace: dict[str, Any] = {}
+    exec(python_block_after("### Writing a provider"), namespace)
+    quotes = tmp_path / "quotes.csv"
+    quotes.write_text("symbol,price,currency\naapl,187.5,USD\n")
+    provider = namespace["CsvQuotesProvider"](path=str(quotes))
+    with ResilientProvider([provider], settings=fast_settings()) as facade:
+        found = facade.get_ticker_info("AAPL")
+        missing = facade.get_ticker_info("MSFT")
+    assert (found["regularMarketPrice"], found["_provider"]) == (187.5, "csv-quotes")
+    assert missing["_error_code"] == "symbol_not_found"
+    broken = namespace["CsvQuotesProvider"](path=str(tmp_path / "absent.csv"))
+    assert broken.fetch_info(["AAPL"])["AAPL"].code == "network_error"
+
+
+def test_the_outage_testing_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(python_block_after("### Testing against outages"), {})
+    assert capsys.readouterr().out.strip() == "fallback"
