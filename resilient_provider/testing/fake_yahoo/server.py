@@ -10,8 +10,6 @@ reach it through :class:`~resilient_provider.providers.routing.YahooRoutingSessi
 
 from __future__ import annotations
 
-import json
-import random
 import socket
 import struct
 import threading
@@ -20,18 +18,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ...providers.routing import ORIGINAL_HOST_HEADER, YahooRoutingSession
+from .answers import YahooResponder, classify
 from .bodies import BodySource, YahooBodyGenerator
-from .faults import PER_SYMBOL_KINDS, Fault, FaultPlan, FaultRule
-
-JSON = "application/json;charset=utf-8"
-_ENVELOPE = {"quoteSummary": "quoteSummary", "quote": "quoteResponse", "timeseries": "timeseries"}
-_CONSENT_FORM = ('<html><body><form method="post" action="https://consent.yahoo.com/v2/'
-                 'collectConsent"><input type="hidden" name="csrfToken" value="{token}">'
-                 '<input type="hidden" name="sessionId" value="{session}">'
-                 '<button name="agree" value="agree">Accept all</button></form></body></html>')
+from .faults import Fault, FaultPlan, FaultRule
 
 
 @dataclass(frozen=True)
@@ -46,41 +38,6 @@ class RequestRecord:
     status: int | None
     fault: str | None
     crumb_ok: bool
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def classify(host: str, path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
-    """(route, symbols) of a request for ``host`` + ``path``."""
-    if "/v10/finance/quoteSummary/" in path:
-        return "quoteSummary", (unquote(path.rsplit("/", 1)[-1]).upper(),)
-    if path.rstrip("/").endswith("/v7/finance/quote"):
-        raw = ",".join(query.get("symbols", []))
-        return "quote", tuple(s.strip().upper() for s in raw.split(",") if s.strip())
-    if "/fundamentals-timeseries/" in path:
-        return "timeseries", (unquote(path.rsplit("/", 1)[-1]).upper(),)
-    if path.endswith("/getcrumb"):
-        return "crumb", ()
-    if path in ("/consent", "/v2/collectConsent", "/copyConsent"):
-        return "consent", ()
-    if path == "/" and host in ("fc.yahoo.com", "finance.yahoo.com", "yahoo.com", ""):
-        return "cookie", ()
-    return "other", ()
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _error_envelope(route: str, code: str, description: str) -> dict[str, Any]:
-    return {_ENVELOPE.get(route, "finance"): {"result": None,
-                                              "error": {"code": code, "description": description}}}
 
 
 class FakeYahooServer:
@@ -103,11 +60,9 @@ class FakeYahooServer:
         self.seed = seed
         self.latency_s = latency_s
         self.hang_limit_s = hang_limit_s
-        self.unknown_symbols = {s.upper() for s in unknown_symbols}
-        self.bodies: BodySource = bodies if bodies is not None else YahooBodyGenerator(seed)
+        self.responder = YahooResponder(
+            seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
         self.faults = FaultPlan(seed)
-        self._crumb_rng = random.Random(f"crumbs:{seed}")
-        self._crumbs: set[str] = set()
         self._log: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -174,10 +129,15 @@ class FakeYahooServer:
         """Remove every fault rule."""
         self.faults.clear()
 
+    @property
+    def bodies(self) -> BodySource:
+        """Where bodies come from (the generator's ``set_price`` is reachable here)."""
+        bodies: BodySource = self.responder.bodies
+        return bodies
+
     def expire_crumbs(self) -> None:
         """Make every crumb issued so far invalid (the next data request gets a 401)."""
-        with self._lock:
-            self._crumbs.clear()
+        self.responder.expire_crumbs()
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -204,93 +164,6 @@ class FakeYahooServer:
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self._log.append(record)
-
-    def _issue_crumb(self) -> str:
-        alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./"
-        with self._lock:
-            crumb = "".join(self._crumb_rng.choice(alphabet) for _ in range(11))
-            self._crumbs.add(crumb)
-        return crumb
-
-    def _crumb_valid(self, query: dict[str, list[str]]) -> bool:
-        with self._lock:
-            return any(c in self._crumbs for c in query.get("crumb", []))
-
-    def _data(self, route: str, symbols: tuple[str, ...], query: dict[str, list[str]],
-              drop: frozenset[str] | None, empty: bool) -> _Answer:
-        known = [s for s in symbols if s not in self.unknown_symbols
-                 and (drop is None or s not in drop)]
-        if route == "quote":
-            entries = [] if empty else [e for e in map(self.bodies.quote, known) if e]
-            return _Answer(200, _dumps({"quoteResponse": {"result": entries, "error": None}}))
-        symbol = symbols[0]
-        if route == "timeseries":
-            types = [t for raw in query.get("type", []) for t in raw.split(",") if t]
-            item = ({"meta": {"symbol": [symbol], "type": types}} if not known
-                    else self.bodies.timeseries(symbol, types))
-            return _Answer(200, _dumps({"timeseries": {"result": [item], "error": None}}))
-        if empty:
-            return _Answer(200, _dumps({"quoteSummary": {"result": [], "error": None}}))
-        modules = [m for raw in query.get("modules", []) for m in raw.split(",") if m]
-        found = self.bodies.quote_summary(symbol, modules) if known else None
-        if found is None:
-            return _Answer(404, _dumps(_error_envelope(
-                route, "Not Found", f"Quote not found for symbol: {symbol}")))
-        if not found:
-            return _Answer(404, _dumps(_error_envelope(
-                route, "Not Found",
-                f"No fundamentals data found for any of the summaryTypes={','.join(modules)}")))
-        return _Answer(200, _dumps({"quoteSummary": {"result": [found], "error": None}}))
-
-    def answer(self, route: str, host: str, symbols: tuple[str, ...],
-               query: dict[str, list[str]], fault: Fault | None,
-               rule: FaultRule | None) -> _Answer:
-        """The response for one request (after the fault's delay, if any)."""
-        if fault is not None and fault.kind in ("status", "rate_limited", "server_error",
-                                                "invalid_crumb", "malformed_json"):
-            return self._fault_answer(route, fault)
-        if route == "cookie":
-            token = f"{self._crumb_rng.getrandbits(64):016x}"
-            return _Answer(200, b"<html><body>ok</body></html>", "text/html;charset=utf-8",
-                           (("Set-Cookie", f"A3=d={token}; Path=/; Max-Age=31557600"),))
-        if route == "crumb":
-            return _Answer(200, self._issue_crumb().encode(), "text/plain;charset=utf-8")
-        if route == "consent":
-            token = f"{self._crumb_rng.getrandbits(48):012x}"
-            return _Answer(200, _CONSENT_FORM.format(token=token, session=token).encode(),
-                           "text/html;charset=utf-8")
-        if route == "other":
-            return _Answer(404, _dumps(_error_envelope(route, "Not Found", "HTTP 404 Not Found")))
-        if route in ("quoteSummary", "quote") and not self._crumb_valid(query):
-            return self._fault_answer(route, Fault.invalid_crumb())
-        per_symbol = fault is not None and fault.kind in PER_SYMBOL_KINDS
-        drop = None
-        if per_symbol and rule is not None:
-            drop = rule.symbols if rule.symbols is not None else frozenset(symbols)
-        empty = per_symbol and fault is not None and fault.kind == "empty_result" \
-            and route != "quote"
-        if empty:
-            drop = None
-        return self._data(route, symbols, query, drop, empty)
-
-    def _fault_answer(self, route: str, fault: Fault) -> _Answer:
-        if fault.kind == "invalid_crumb":
-            body = _dumps({"finance": {"result": None, "error": {
-                "code": "Unauthorized", "description": "Invalid Crumb"}}})
-            return _Answer(401, body)
-        if fault.kind == "malformed_json":
-            return _Answer(200, b'{"' + _ENVELOPE.get(route, "finance").encode()
-                           + b'":{"result":[{"price":{"maxAge":1,"regularMarketPr')
-        status = fault.status or 500
-        if fault.body is None:
-            phrase = "Internal Server Error" if status >= 500 else "Error"
-            body = _dumps(_error_envelope(route, phrase, f"HTTP {status} {phrase}"))
-        elif isinstance(fault.body, dict):
-            body = _dumps(fault.body)
-        else:
-            body = fault.body if isinstance(fault.body, bytes) else fault.body.encode()
-        return _Answer(status, body, fault.content_type, fault.headers)
-
 
 class _Handler(BaseHTTPRequestHandler):
     """Turns one HTTP request into a :meth:`FakeYahooServer.answer` and logs it."""
@@ -324,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         host = (self.headers.get(ORIGINAL_HOST_HEADER) or "").lower()
         route, symbols = classify(host, parts.path, query)
-        crumb_ok = yahoo._crumb_valid(query)
+        crumb_ok = yahoo.responder.crumb_valid(query)
         rule = yahoo.faults.pick(route, symbols)
         fault = rule.fault if rule is not None else None
 
@@ -349,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
             delay += yahoo.latency_s
         if delay:
             yahoo._stopping.wait(delay)
-        answer = yahoo.answer(route, host, symbols, query, fault, rule)
+        answer = yahoo.responder.answer(route, host, symbols, query, fault, rule)
         record(answer.status)
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)

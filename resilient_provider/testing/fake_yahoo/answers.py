@@ -1,0 +1,164 @@
+"""What the fake Yahoo answers: routes, the crumb check, data bodies and fault bodies.
+
+Kept apart from the HTTP plumbing in :mod:`.server`: a :class:`YahooResponder` turns (route,
+symbols, query, fault) into an :class:`Answer` and knows nothing of sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from .bodies import BodySource
+from .faults import PER_SYMBOL_KINDS, Fault, FaultRule
+
+JSON = "application/json;charset=utf-8"
+_ENVELOPE = {"quoteSummary": "quoteSummary", "quote": "quoteResponse", "timeseries": "timeseries"}
+_CONSENT_FORM = ('<html><body><form method="post" action="https://consent.yahoo.com/v2/'
+                 'collectConsent"><input type="hidden" name="csrfToken" value="{token}">'
+                 '<input type="hidden" name="sessionId" value="{session}">'
+                 '<button name="agree" value="agree">Accept all</button></form></body></html>')
+
+
+@dataclass
+class Answer:
+    """One HTTP response, ready to send."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def classify(host: str, path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    """(route, symbols) of a request for ``host`` + ``path``."""
+    if "/v10/finance/quoteSummary/" in path:
+        return "quoteSummary", (unquote(path.rsplit("/", 1)[-1]).upper(),)
+    if path.rstrip("/").endswith("/v7/finance/quote"):
+        raw = ",".join(query.get("symbols", []))
+        return "quote", tuple(s.strip().upper() for s in raw.split(",") if s.strip())
+    if "/fundamentals-timeseries/" in path:
+        return "timeseries", (unquote(path.rsplit("/", 1)[-1]).upper(),)
+    if path.endswith("/getcrumb"):
+        return "crumb", ()
+    if path in ("/consent", "/v2/collectConsent", "/copyConsent"):
+        return "consent", ()
+    if path == "/" and host in ("fc.yahoo.com", "finance.yahoo.com", "yahoo.com", ""):
+        return "cookie", ()
+    return "other", ()
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def error_envelope(route: str, code: str, description: str) -> dict[str, Any]:
+    return {_ENVELOPE.get(route, "finance"): {"result": None,
+                                              "error": {"code": code, "description": description}}}
+
+
+class YahooResponder:
+    """Yahoo's answers for one fake server: bodies, unknown symbols and the crumbs it issued."""
+
+    def __init__(self, seed: int, bodies: BodySource, unknown_symbols: Iterable[str]) -> None:
+        self.bodies = bodies
+        self.unknown_symbols = {s.upper() for s in unknown_symbols}
+        self._crumb_rng = random.Random(f"crumbs:{seed}")
+        self._crumbs: set[str] = set()
+        self._lock = threading.Lock()
+
+    def expire_crumbs(self) -> None:
+        """Forget every crumb issued so far."""
+        with self._lock:
+            self._crumbs.clear()
+
+    def issue_crumb(self) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./"
+        with self._lock:
+            crumb = "".join(self._crumb_rng.choice(alphabet) for _ in range(11))
+            self._crumbs.add(crumb)
+        return crumb
+
+    def crumb_valid(self, query: dict[str, list[str]]) -> bool:
+        with self._lock:
+            return any(c in self._crumbs for c in query.get("crumb", []))
+
+    def _data(self, route: str, symbols: tuple[str, ...], query: dict[str, list[str]],
+              drop: frozenset[str] | None, empty: bool) -> Answer:
+        known = [s for s in symbols if s not in self.unknown_symbols
+                 and (drop is None or s not in drop)]
+        if route == "quote":
+            entries = [] if empty else [e for e in map(self.bodies.quote, known) if e]
+            return Answer(200, _dumps({"quoteResponse": {"result": entries, "error": None}}))
+        symbol = symbols[0]
+        if route == "timeseries":
+            types = [t for raw in query.get("type", []) for t in raw.split(",") if t]
+            item = ({"meta": {"symbol": [symbol], "type": types}} if not known
+                    else self.bodies.timeseries(symbol, types))
+            return Answer(200, _dumps({"timeseries": {"result": [item], "error": None}}))
+        if empty:
+            return Answer(200, _dumps({"quoteSummary": {"result": [], "error": None}}))
+        modules = [m for raw in query.get("modules", []) for m in raw.split(",") if m]
+        found = self.bodies.quote_summary(symbol, modules) if known else None
+        if found is None:
+            return Answer(404, _dumps(error_envelope(
+                route, "Not Found", f"Quote not found for symbol: {symbol}")))
+        if not found:
+            return Answer(404, _dumps(error_envelope(
+                route, "Not Found",
+                f"No fundamentals data found for any of the summaryTypes={','.join(modules)}")))
+        return Answer(200, _dumps({"quoteSummary": {"result": [found], "error": None}}))
+
+    def answer(self, route: str, host: str, symbols: tuple[str, ...],
+               query: dict[str, list[str]], fault: Fault | None,
+               rule: FaultRule | None) -> Answer:
+        """The response for one request (after the fault's delay, if any)."""
+        if fault is not None and fault.kind in ("status", "rate_limited", "server_error",
+                                                "invalid_crumb", "malformed_json"):
+            return self._fault_answer(route, fault)
+        if route == "cookie":
+            token = f"{self._crumb_rng.getrandbits(64):016x}"
+            return Answer(200, b"<html><body>ok</body></html>", "text/html;charset=utf-8",
+                           (("Set-Cookie", f"A3=d={token}; Path=/; Max-Age=31557600"),))
+        if route == "crumb":
+            return Answer(200, self.issue_crumb().encode(), "text/plain;charset=utf-8")
+        if route == "consent":
+            token = f"{self._crumb_rng.getrandbits(48):012x}"
+            return Answer(200, _CONSENT_FORM.format(token=token, session=token).encode(),
+                           "text/html;charset=utf-8")
+        if route == "other":
+            return Answer(404, _dumps(error_envelope(route, "Not Found", "HTTP 404 Not Found")))
+        if route in ("quoteSummary", "quote") and not self.crumb_valid(query):
+            return self._fault_answer(route, Fault.invalid_crumb())
+        per_symbol = fault is not None and fault.kind in PER_SYMBOL_KINDS
+        drop = None
+        if per_symbol and rule is not None:
+            drop = rule.symbols if rule.symbols is not None else frozenset(symbols)
+        empty = per_symbol and fault is not None and fault.kind == "empty_result" \
+            and route != "quote"
+        if empty:
+            drop = None
+        return self._data(route, symbols, query, drop, empty)
+
+    def _fault_answer(self, route: str, fault: Fault) -> Answer:
+        if fault.kind == "invalid_crumb":
+            body = _dumps({"finance": {"result": None, "error": {
+                "code": "Unauthorized", "description": "Invalid Crumb"}}})
+            return Answer(401, body)
+        if fault.kind == "malformed_json":
+            return Answer(200, b'{"' + _ENVELOPE.get(route, "finance").encode()
+                           + b'":{"result":[{"price":{"maxAge":1,"regularMarketPr')
+        status = fault.status or 500
+        if fault.body is None:
+            phrase = "Internal Server Error" if status >= 500 else "Error"
+            body = _dumps(error_envelope(route, phrase, f"HTTP {status} {phrase}"))
+        elif isinstance(fault.body, dict):
+            body = _dumps(fault.body)
+        else:
+            body = fault.body if isinstance(fault.body, bytes) else fault.body.encode()
+        return Answer(status, body, fault.content_type, fault.headers)
