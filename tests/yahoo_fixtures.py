@@ -1,20 +1,22 @@
 """Real Yahoo responses recorded in ../shared/fixtures/yahoo/ (read in place, never copied).
 
 Tests that use them are marked ``@requires_fixtures`` and skip cleanly when the folder is absent
-(a user's clone has only the repository).
+(a user's clone has only the repository). ``YAHOO_FIXTURES_DIR`` points elsewhere.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-#: ``<repo>/../shared/fixtures/yahoo``
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yahoo"
+#: ``$YAHOO_FIXTURES_DIR`` if set, else ``<repo>/../shared/fixtures/yahoo``
+FIXTURES_DIR = Path(os.environ.get("YAHOO_FIXTURES_DIR") or
+                    Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "yahoo")
 
 requires_fixtures = pytest.mark.skipif(
     not FIXTURES_DIR.is_dir(), reason=f"recorded Yahoo responses not found at {FIXTURES_DIR}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from yahooquery import Ticker
@@ -37,6 +36,7 @@ from ..errors import (
 from ..symbols import normalize_symbols
 from .protocol import InfoOrError
 from .routing import YahooRoutingSession
+from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
     error_from_exception,
@@ -107,19 +107,17 @@ class YahooQueryProvider:
                  name: str = "yahooquery") -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if max_workers < 1 or chunk_size < 1:
-            raise ValueError(f"max_workers and chunk_size must be >= 1, "
-                             f"got {max_workers!r} and {chunk_size!r}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
         self.name = name
         self._given_session = session
         self._base_url = base_url
         self._timeout_s = float(timeout_s)
-        self._max_workers = max_workers
+        self._workers = LazyWorkers(max_workers, name=name)
         self._chunk_size = chunk_size
         self._lock = threading.Lock()
         self._session: Any = None
         self._idle: list[tuple[_RawTicker, _RecordingSession]] = []
-        self._pool: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"YahooQueryProvider(name={self.name!r}, timeout_s={self._timeout_s})"
@@ -128,22 +126,17 @@ class YahooQueryProvider:
         """Fetch each symbol's quoteSummary modules and v7 quote; answer per symbol."""
         wanted = normalize_symbols(symbols)
         chunks = [wanted[i:i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
-        if len(chunks) <= 1:
-            return self._fetch_chunk(wanted) if wanted else {}
-        pool = self._executor()
         answers: dict[str, InfoOrError] = {}
-        for future in [pool.submit(self._fetch_chunk, chunk) for chunk in chunks]:
-            answers.update(future.result())
+        for chunk_answers in self._workers.map(self._fetch_chunk, chunks):
+            answers.update(chunk_answers)
         return {symbol: answers[symbol] for symbol in wanted}
 
     def close(self) -> None:
         """Drop the pooled Tickers, stop the worker threads, close the session we made."""
+        self._workers.close()
         with self._lock:
-            pool, self._pool = self._pool, None
             session, self._session = self._session, None
             self._idle.clear()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         if session is not None and self._given_session is None:
             session.close()
 
@@ -182,13 +175,6 @@ class YahooQueryProvider:
         with self._lock:
             if self._session is not None:
                 self._idle.append((ticker, recorder))
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._max_workers,
-                                                thread_name_prefix=f"rp-{self.name}")
-            return self._pool
 
     # --- one chunk --------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from yfinance.data import SingletonMeta, YfData
@@ -33,6 +32,7 @@ from ..errors import DataContractError, RateLimitError, ResilientProviderError
 from ..symbols import normalize_symbols
 from .protocol import InfoOrError
 from .routing import YahooRoutingSession
+from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
     error_from_exception,
@@ -93,16 +93,13 @@ class YFinanceProvider:
                  name: str = "yfinance") -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        if max_workers < 1:
-            raise ValueError(f"max_workers must be >= 1, got {max_workers!r}")
         self.name = name
         self._session = session
         self._base_url = base_url
         self._timeout_s = float(timeout_s)
-        self._max_workers = max_workers
+        self._workers = LazyWorkers(max_workers, name=name)
         self._lock = threading.Lock()
         self._data: _RecordingYfData | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._owns_session = session is None
 
     def __repr__(self) -> str:
@@ -111,19 +108,13 @@ class YFinanceProvider:
     def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
         """Fetch ``Ticker.info`` for each symbol; answer per symbol with info or an error."""
         wanted = normalize_symbols(symbols)
-        if len(wanted) <= 1:
-            return {symbol: self._fetch_one(symbol) for symbol in wanted}
-        pool = self._executor()
-        futures = {symbol: pool.submit(self._fetch_one, symbol) for symbol in wanted}
-        return {symbol: future.result() for symbol, future in futures.items()}
+        return dict(zip(wanted, self._workers.map(self._fetch_one, wanted), strict=True))
 
     def close(self) -> None:
         """Stop the worker threads and close the session this provider made."""
+        self._workers.close()
         with self._lock:
-            pool, self._pool = self._pool, None
             data, self._data = self._data, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         if data is not None and self._owns_session:
             data._session.close()
 
@@ -141,13 +132,6 @@ class YFinanceProvider:
                     session = new_session()
                 self._data = _RecordingYfData(session, self._timeout_s)
             return self._data
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._max_workers,
-                                                thread_name_prefix=f"rp-{self.name}")
-            return self._pool
 
     def _fetch_one(self, symbol: str) -> InfoOrError:
         data = self._yf_data()

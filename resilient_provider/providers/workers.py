@@ -1,0 +1,42 @@
+"""A bounded thread pool, built on first use, shared by an adapter's multi-symbol calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class LazyWorkers:
+    """Up to ``max_workers`` threads, started only when a call needs more than one."""
+
+    def __init__(self, max_workers: int, *, name: str) -> None:
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {max_workers!r}")
+        self.max_workers = max_workers
+        self._name = name
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``fn`` over ``items`` on the pool; results in input order (one item: no thread)."""
+        work = list(items)
+        if len(work) <= 1:
+            return [fn(item) for item in work]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers,
+                                                thread_name_prefix=f"rp-{self._name}")
+            pool = self._pool
+        return [future.result() for future in [pool.submit(fn, item) for item in work]]
+
+    def close(self) -> None:
+        """Stop the threads; queued work is cancelled, running work is not waited for."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
