@@ -20,6 +20,7 @@ for ``.info``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from yfinance.exceptions import YFRateLimitError
 from yfinance.scrapers.quote import Quote
 
 from ..errors import DataContractError, RateLimitError, ResilientProviderError
+from ..logs import get_logger
 from ..symbols import normalize_symbols
 from .protocol import InfoOrError
 from .routing import YahooRoutingSession
@@ -40,6 +42,31 @@ from .yahoo_http import (
     first_failure,
 )
 from .yahoo_info import canonical_units, has_any_data
+
+log = get_logger(__name__)
+_calls = threading.local()
+
+
+class _QuietDuringOurCalls(logging.Filter):
+    """Turns yfinance's own log lines into our DEBUG lines while this adapter is calling it.
+
+    yfinance logs an ERROR for every HTTP failure it swallows ("HTTP Error 404: Not Found…"),
+    which Python prints to stderr when the application configured no logging. The adapter
+    classifies those failures itself, so during its calls (and only then: the flag is per
+    thread) they are passed on at DEBUG, with our correlation id, instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(_calls, "active", False):
+            return True
+        log.debug("yfinance said: %s", record.getMessage()[:300])
+        return False
+
+
+def _install_quiet_filter() -> None:
+    yf_logger = logging.getLogger("yfinance")
+    if not any(isinstance(f, _QuietDuringOurCalls) for f in yf_logger.filters):
+        yf_logger.addFilter(_QuietDuringOurCalls())
 
 
 class _PrivateInstances(SingletonMeta):
@@ -131,12 +158,14 @@ class YFinanceProvider:
 
                     session = new_session()
                 self._data = _RecordingYfData(session, self._timeout_s)
+                _install_quiet_filter()
             return self._data
 
     def _fetch_one(self, symbol: str) -> InfoOrError:
         data = self._yf_data()
         transcript = Transcript()
         data.record_into(transcript)
+        _calls.active = True
         try:
             info = Quote(data, symbol).info
         except YFRateLimitError as exc:
@@ -151,6 +180,7 @@ class YFinanceProvider:
             recorded = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
             return recorded or error_from_exception(exc, symbol=symbol, provider=self.name)
         finally:
+            _calls.active = False
             data.record_into(None)
         return self._classify(symbol, info, transcript)
 

@@ -24,6 +24,23 @@ def test_demo_json_is_parseable_and_counts_each_source(capsys: pytest.CaptureFix
     assert {a["_data_source"] for a in doc["answers"]} == {"primary", "fallback", "cache_fresh", "cache_stale", "error"}
 
 
+def test_the_demo_runs_the_real_adapters_over_the_fake_yahoo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    by_phase = {(a["phase"], a["symbol"]): a for a in doc["answers"]}
+    assert by_phase[("1 both sources up", "AAPL")]["_provider"] == "yfinance"
+    assert by_phase[("2 yfinance rate-limited", "AAPL")]["_provider"] == "yahooquery"
+    # The same generated data whichever library served it (both fake Yahoos share a seed).
+    assert (by_phase[("1 both sources up", "AAPL")]["regularMarketPrice"]
+            == by_phase[("2 yfinance rate-limited", "AAPL")]["regularMarketPrice"])
+    assert by_phase[("6 outage over", "AAPL")]["_data_source"] == "primary"
+    providers = doc["stats"]["providers"]
+    assert providers["yfinance"]["failures"] == {"rate_limited": 2}
+    assert providers["yahooquery"]["failures"]["server_error"] >= 1
+
+
 def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage: resilient-provider" in capsys.readouterr().err

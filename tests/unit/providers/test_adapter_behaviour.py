@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -146,3 +147,16 @@ def test_dates_stay_epoch_seconds_whichever_library(
     assert isinstance(via_yf, dict) and isinstance(via_yq, dict)
     assert isinstance(via_yq["exDividendDate"], int)
     assert via_yq["exDividendDate"] == via_yf["exDividendDate"]
+
+
+def test_yfinances_own_error_lines_become_our_debug_lines(
+    make_adapter: MakeAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    answer = make_adapter("yfinance").fetch_info(["NOSUCH"])["NOSUCH"]
+    assert isinstance(answer, SymbolNotFoundError)
+    assert not [r for r in caplog.records if r.name == "yfinance" and r.levelno >= logging.ERROR]
+    ours = [r for r in caplog.records if r.name == "resilient_provider.providers.yfinance"]
+    assert any("HTTP Error 404" in r.getMessage() for r in ours)
+    logging.getLogger("yfinance").error("outside our calls")  # other yfinance use is untouched
+    assert caplog.records[-1].name == "yfinance"
