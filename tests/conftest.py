@@ -30,6 +30,48 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
+_INTERNET_ATTEMPTS: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet() -> Iterator[None]:
+    """Refuse any HTTP request that would leave the machine, whichever library sends it.
+
+    Both Yahoo libraries send through curl_cffi (yahooquery's cookie set-up through requests);
+    the routing session rewrites Yahoo URLs before they get here, so only loopback passes. The
+    adapters turn the refusal into an error answer, so each attempt is also recorded and fails
+    the test that made it (see ``_fail_on_internet_attempts``).
+    """
+    from urllib.parse import urlsplit
+
+    import requests
+    from curl_cffi.requests import Session as CurlSession
+
+    def guard(original: Any) -> Any:
+        def request(self: Any, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+            host = urlsplit(str(url)).hostname or ""
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                _INTERNET_ATTEMPTS.append(f"{method} {url}")
+                raise RuntimeError(f"a test tried to reach the internet: {method} {url}")
+            return original(self, method, url, *args, **kwargs)
+        return request
+
+    patches = [(CurlSession, CurlSession.request), (requests.Session, requests.Session.request)]
+    for cls, original in patches:
+        cls.request = guard(original)  # type: ignore[method-assign]
+    yield
+    for cls, original in patches:
+        cls.request = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_internet_attempts() -> Iterator[None]:
+    yield
+    attempts, _INTERNET_ATTEMPTS[:] = list(_INTERNET_ATTEMPTS), []
+    if attempts:
+        pytest.fail(f"the test tried to reach the internet: {attempts}")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _yfinance_caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     """yfinance keeps cookie/timezone caches (SQLite) in the user's cache dir, chosen at import

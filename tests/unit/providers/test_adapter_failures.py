@@ -150,13 +150,6 @@ def test_a_refused_connection_is_a_network_error(
     assert isinstance(error, NetworkError)
 
 
-def test_an_unresolvable_host_is_a_network_error(
-    adapter_name: str, make_adapter: MakeAdapter
-) -> None:
-    error = fetch_one(make_adapter(adapter_name, base_url="http://no-such-host.invalid"))
-    assert isinstance(error, NetworkError)
-
-
 def test_one_failing_symbol_leaves_the_others_answered(
     adapter_name: str, make_adapter: MakeAdapter, yahoo: FakeYahooServer
 ) -> None:
