@@ -163,10 +163,10 @@ class YahooQueryProvider:
                 return self._idle.pop()
         recorder = _RecordingSession(self._base_session(), self._timeout_s)
         ticker = _RawTicker(symbols, session=recorder)
-        crumb = recorder.transcript.last_rate_limit() if recorder.transcript else None
-        if crumb is not None:
-            raise RateLimitError("HTTP 429 while getting a crumb", retry_after=crumb.retry_after_s,
-                                 provider=self.name)
+        throttled = recorder.transcript.last_rate_limit() if recorder.transcript else None
+        if throttled is not None:
+            raise RateLimitError("HTTP 429 while getting a crumb",
+                                 retry_after=throttled.retry_after_s, provider=self.name)
         if not ticker.crumb or "too many requests" in str(ticker.crumb).lower():
             raise AuthenticationError("Yahoo gave no crumb", provider=self.name)
         return ticker, recorder
@@ -188,10 +188,10 @@ class YahooQueryProvider:
         lost = [s for s, a in answers.items() if isinstance(a, _LostInBatchError)]
         if lost and len(lost) < len(symbols):
             answers.update(self._ask(ticker, recorder, lost))
-        if any(isinstance(a, AuthenticationError) for a in answers.values()):
-            return {s: self._final(s, a) for s, a in answers.items()}  # crumb refused: drop it
-        self._give_back(ticker, recorder)
-        return {s: self._final(s, a) for s, a in answers.items()}
+        final = {s: self._final(s, a) for s, a in answers.items()}
+        if not any(isinstance(a, AuthenticationError) for a in final.values()):
+            self._give_back(ticker, recorder)  # a Ticker whose crumb was refused is dropped
+        return final
 
     def _final(self, symbol: str, answer: InfoOrError) -> InfoOrError:
         if isinstance(answer, _LostInBatchError):
