@@ -47,14 +47,18 @@ def has_recording(symbol: str) -> bool:
 
 
 class RecordedYahooBodies:
-    """A fake-Yahoo body source serving the recorded responses (unknown symbols: not found)."""
+    """A fake-Yahoo ``BodySource`` serving the recorded responses (unknown symbols: not found).
+
+    ``FakeYahooServer(bodies=RecordedYahooBodies())`` answers AAPL, QQQ, BTC-USD… exactly as
+    Yahoo did on the recording day; symbols without a recording get Yahoo's "not found".
+    """
 
     def quote_summary(self, symbol: str, modules: Iterable[str]) -> dict[str, Any] | None:
-        """The recorded modules that were requested."""
+        """The recorded modules that were requested (None: no recording for ``symbol``)."""
         if not has_recording(symbol):
             return None
         recorded = recorded_quote_summary(symbol)
-        return {m: recorded[m] for m in modules if m in recorded}
+        return {m: recorded[m] for m in dict.fromkeys(modules) if m in recorded}
 
     def quote(self, symbol: str) -> dict[str, Any] | None:
         """The recorded v7 entry, if there is one."""
@@ -62,6 +66,7 @@ class RecordedYahooBodies:
             return None
         return recorded_quote(symbol)
 
-    def timeseries(self, symbol: str, types: Iterable[str]) -> dict[str, Any]:
-        """Meta only: no timeseries recording exists."""
+    def timeseries(self, symbol: str, types: Iterable[str], period1: int | None = None,
+                   period2: int | None = None) -> dict[str, Any]:
+        """Meta only, Yahoo's answer when it has no data: no timeseries recording exists."""
         return {"meta": {"symbol": [symbol], "type": list(types)}}

@@ -11,21 +11,27 @@ import random
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
 from .bodies import BodySource
-from .faults import PER_SYMBOL_KINDS, Fault, FaultRule
+from .faults import JSON_CONTENT_TYPE, PER_SYMBOL_KINDS, Fault, FaultRule
 
-JSON = "application/json;charset=utf-8"
+JSON = JSON_CONTENT_TYPE
+HTML = "text/html;charset=utf-8"
+TEXT = "text/plain;charset=utf-8"
 _ENVELOPE = {"quoteSummary": "quoteSummary", "quote": "quoteResponse", "timeseries": "timeseries"}
 _CONSENT_FORM = ('<html><body><form method="post" action="https://consent.yahoo.com/v2/'
-                 'collectConsent"><input type="hidden" name="csrfToken" value="{token}">'
+                 'collectConsent?sessionId={session}">'
+                 '<input type="hidden" name="csrfToken" value="{token}">'
                  '<input type="hidden" name="sessionId" value="{session}">'
                  '<button name="agree" value="agree">Accept all</button></form></body></html>')
+_STATUS_FAULTS = ("status", "rate_limited", "server_error", "invalid_crumb", "malformed_json")
+_CRUMB_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     """One HTTP response, ready to send."""
 
@@ -36,7 +42,7 @@ class Answer:
 
 
 def classify(host: str, path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
-    """(route, symbols) of a request for ``host`` + ``path``."""
+    """(route, symbols) of a request for ``host`` + ``path``; symbols URL-decoded, upper-case."""
     if "/v10/finance/quoteSummary/" in path:
         return "quoteSummary", (unquote(path.rsplit("/", 1)[-1]).upper(),)
     if path.rstrip("/").endswith("/v7/finance/quote"):
@@ -58,8 +64,20 @@ def _dumps(value: Any) -> bytes:
 
 
 def error_envelope(route: str, code: str, description: str) -> dict[str, Any]:
+    """Yahoo's error body for ``route`` (``{"quoteSummary": {"result": null, "error": …}}``)."""
     return {_ENVELOPE.get(route, "finance"): {"result": None,
                                               "error": {"code": code, "description": description}}}
+
+
+def _words(query: dict[str, list[str]], name: str) -> list[str]:
+    return [w for raw in query.get(name, []) for w in raw.split(",") if w]
+
+
+def _int_param(query: dict[str, list[str]], name: str) -> int | None:
+    try:
+        return int(query[name][0])
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 class YahooResponder:
@@ -67,7 +85,7 @@ class YahooResponder:
 
     def __init__(self, seed: int, bodies: BodySource, unknown_symbols: Iterable[str]) -> None:
         self.bodies = bodies
-        self.unknown_symbols = {s.upper() for s in unknown_symbols}
+        self.unknown_symbols = frozenset(s.upper() for s in unknown_symbols)
         self._crumb_rng = random.Random(f"crumbs:{seed}")
         self._crumbs: set[str] = set()
         self._lock = threading.Lock()
@@ -78,32 +96,72 @@ class YahooResponder:
             self._crumbs.clear()
 
     def issue_crumb(self) -> str:
-        alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./"
+        """A fresh 11-character crumb (like Yahoo's), remembered as valid."""
         with self._lock:
-            crumb = "".join(self._crumb_rng.choice(alphabet) for _ in range(11))
+            crumb = "".join(self._crumb_rng.choice(_CRUMB_ALPHABET) for _ in range(11))
             self._crumbs.add(crumb)
         return crumb
 
     def crumb_valid(self, query: dict[str, list[str]]) -> bool:
+        """Whether the request's ``crumb`` parameter is one this server issued and still honours."""
         with self._lock:
             return any(c in self._crumbs for c in query.get("crumb", []))
 
+    def _token(self, bits: int) -> str:
+        with self._lock:
+            return f"{self._crumb_rng.getrandbits(bits):0{bits // 4}x}"
+
+    def answer(self, route: str, path: str, symbols: tuple[str, ...],
+               query: dict[str, list[str]], fault: Fault | None,
+               rule: FaultRule | None) -> Answer:
+        """The response for one request (after the fault's delay, if any)."""
+        if fault is not None and fault.kind in _STATUS_FAULTS:
+            return self._fault_answer(route, fault)
+        if route == "cookie":
+            return Answer(200, b"<html><body>ok</body></html>", HTML,
+                          (("Set-Cookie", f"A3=d={self._token(64)}; Path=/; Max-Age=31557600"),))
+        if route == "crumb":
+            return Answer(200, self.issue_crumb().encode(), TEXT)
+        if route == "consent":
+            if path == "/consent":  # the form; collectConsent and copyConsent just say OK
+                token, session = self._token(48), self._token(48)
+                return Answer(200, _CONSENT_FORM.format(token=token, session=session).encode(),
+                              HTML)
+            return Answer(200, b"<html><body>consent recorded</body></html>", HTML)
+        if route == "other":
+            return Answer(404, _dumps(error_envelope(route, "Not Found", "HTTP 404 Not Found")))
+        if route in ("quoteSummary", "quote") and not self.crumb_valid(query):
+            return self._fault_answer(route, Fault.invalid_crumb())
+        drop: frozenset[str] = frozenset()
+        empty = False
+        if fault is not None and fault.kind in PER_SYMBOL_KINDS and rule is not None:
+            if route == "quote" or fault.kind == "not_found":
+                drop = rule.symbols if rule.symbols is not None else frozenset(symbols)
+            else:
+                empty = True
+        return self._data(route, symbols, query, drop, empty)
+
     def _data(self, route: str, symbols: tuple[str, ...], query: dict[str, list[str]],
-              drop: frozenset[str] | None, empty: bool) -> Answer:
-        known = [s for s in symbols if s not in self.unknown_symbols
-                 and (drop is None or s not in drop)]
+              drop: frozenset[str], empty: bool) -> Answer:
+        known = [s for s in symbols if s and s not in self.unknown_symbols and s not in drop]
         if route == "quote":
-            entries = [] if empty else [e for e in map(self.bodies.quote, known) if e]
+            if not symbols:
+                return Answer(400, _dumps(error_envelope(
+                    "finance", "Bad Request", "Missing required query parameter=symbols")))
+            entries = [e for e in map(self.bodies.quote, known) if e]
             return Answer(200, _dumps({"quoteResponse": {"result": entries, "error": None}}))
         symbol = symbols[0]
         if route == "timeseries":
-            types = [t for raw in query.get("type", []) for t in raw.split(",") if t]
-            item = ({"meta": {"symbol": [symbol], "type": types}} if not known
-                    else self.bodies.timeseries(symbol, types))
+            types = _words(query, "type")
+            if empty:
+                return Answer(200, _dumps({"timeseries": {"result": [], "error": None}}))
+            item = (self.bodies.timeseries(symbol, types, _int_param(query, "period1"),
+                                           _int_param(query, "period2"))
+                    if known else {"meta": {"symbol": [symbol], "type": types}})
             return Answer(200, _dumps({"timeseries": {"result": [item], "error": None}}))
         if empty:
             return Answer(200, _dumps({"quoteSummary": {"result": [], "error": None}}))
-        modules = [m for raw in query.get("modules", []) for m in raw.split(",") if m]
+        modules = _words(query, "modules")
         found = self.bodies.quote_summary(symbol, modules) if known else None
         if found is None:
             return Answer(404, _dumps(error_envelope(
@@ -114,48 +172,19 @@ class YahooResponder:
                 f"No fundamentals data found for any of the summaryTypes={','.join(modules)}")))
         return Answer(200, _dumps({"quoteSummary": {"result": [found], "error": None}}))
 
-    def answer(self, route: str, host: str, symbols: tuple[str, ...],
-               query: dict[str, list[str]], fault: Fault | None,
-               rule: FaultRule | None) -> Answer:
-        """The response for one request (after the fault's delay, if any)."""
-        if fault is not None and fault.kind in ("status", "rate_limited", "server_error",
-                                                "invalid_crumb", "malformed_json"):
-            return self._fault_answer(route, fault)
-        if route == "cookie":
-            token = f"{self._crumb_rng.getrandbits(64):016x}"
-            return Answer(200, b"<html><body>ok</body></html>", "text/html;charset=utf-8",
-                           (("Set-Cookie", f"A3=d={token}; Path=/; Max-Age=31557600"),))
-        if route == "crumb":
-            return Answer(200, self.issue_crumb().encode(), "text/plain;charset=utf-8")
-        if route == "consent":
-            token = f"{self._crumb_rng.getrandbits(48):012x}"
-            return Answer(200, _CONSENT_FORM.format(token=token, session=token).encode(),
-                           "text/html;charset=utf-8")
-        if route == "other":
-            return Answer(404, _dumps(error_envelope(route, "Not Found", "HTTP 404 Not Found")))
-        if route in ("quoteSummary", "quote") and not self.crumb_valid(query):
-            return self._fault_answer(route, Fault.invalid_crumb())
-        per_symbol = fault is not None and fault.kind in PER_SYMBOL_KINDS
-        drop = None
-        if per_symbol and rule is not None:
-            drop = rule.symbols if rule.symbols is not None else frozenset(symbols)
-        empty = per_symbol and fault is not None and fault.kind == "empty_result" \
-            and route != "quote"
-        if empty:
-            drop = None
-        return self._data(route, symbols, query, drop, empty)
-
     def _fault_answer(self, route: str, fault: Fault) -> Answer:
         if fault.kind == "invalid_crumb":
-            body = _dumps({"finance": {"result": None, "error": {
-                "code": "Unauthorized", "description": "Invalid Crumb"}}})
+            body = _dumps(error_envelope("finance", "Unauthorized", "Invalid Crumb"))
             return Answer(401, body)
         if fault.kind == "malformed_json":
             return Answer(200, b'{"' + _ENVELOPE.get(route, "finance").encode()
-                           + b'":{"result":[{"price":{"maxAge":1,"regularMarketPr')
-        status = fault.status or 500
+                          + b'":{"result":[{"price":{"maxAge":1,"regularMarketPr')
+        status = fault.http_status or 500
         if fault.body is None:
-            phrase = "Internal Server Error" if status >= 500 else "Error"
+            try:
+                phrase = HTTPStatus(status).phrase
+            except ValueError:
+                phrase = "Error"
             body = _dumps(error_envelope(route, phrase, f"HTTP {status} {phrase}"))
         elif isinstance(fault.body, dict):
             body = _dumps(fault.body)

@@ -7,52 +7,77 @@ the server's seeded RNG, so a given sequence of requests always meets the same f
 
 from __future__ import annotations
 
+import math
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 #: Routes the fake Yahoo knows (``"any"`` in a rule matches them all).
 ROUTES = ("cookie", "crumb", "consent", "quoteSummary", "quote", "timeseries", "other")
 
-#: Faults that change what a symbol gets rather than failing the whole request.
+#: Routes that carry symbols and data (the others are the cookie/crumb handshake and 404s).
+DATA_ROUTES = ("quoteSummary", "quote", "timeseries")
+
+#: Faults that change what a symbol gets rather than failing the whole request; they apply to
+#: data routes only.
 PER_SYMBOL_KINDS = ("not_found", "empty_result")
+
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+
+Body = str | bytes | dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One way for a Yahoo request to go wrong; build it with the classmethods."""
+    """One way for a Yahoo request to go wrong; build it with the classmethods.
+
+    ``kind`` names it (``"status"``, ``"rate_limited"``, ``"server_error"``,
+    ``"invalid_crumb"``, ``"not_found"``, ``"empty_result"``, ``"malformed_json"``, ``"slow"``,
+    ``"hang"``, ``"connection_reset"``); the server logs it in :class:`RequestRecord.fault`.
+    """
 
     kind: str
-    status: int | None = None
-    body: str | bytes | dict[str, Any] | None = None
-    content_type: str = "application/json;charset=utf-8"
+    http_status: int | None = None
+    body: Body | None = None
+    content_type: str = JSON_CONTENT_TYPE
     headers: tuple[tuple[str, str], ...] = ()
     delay_s: float = 0.0
 
     @classmethod
-    def status_code(cls, code: int, body: str | bytes | dict[str, Any] | None = None, *,
-                    content_type: str = "application/json;charset=utf-8",
-                    headers: dict[str, str] | None = None) -> Fault:
-        """Answer with ``code`` and ``body`` (default: the route's Yahoo error envelope)."""
-        if not 100 <= code <= 599:
-            raise ValueError(f"HTTP status must be 100..599, got {code!r}")
+    def status(cls, code: int, body: Body | None = None, *,
+               content_type: str = JSON_CONTENT_TYPE,
+               headers: Mapping[str, str] | None = None) -> Fault:
+        """Answer with HTTP ``code`` and ``body`` (default: the route's Yahoo error envelope).
+
+        A dict body is sent as JSON; str and bytes as they are.
+        """
+        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ValueError(f"HTTP status must be an int in 100..599, got {code!r}")
         return cls("status", code, body, content_type, tuple((headers or {}).items()))
+
+    @classmethod
+    def status_code(cls, code: int, body: Body | None = None, *,
+                    content_type: str = JSON_CONTENT_TYPE,
+                    headers: Mapping[str, str] | None = None) -> Fault:
+        """Same as :meth:`status` (the name earlier versions used)."""
+        return cls.status(code, body, content_type=content_type, headers=headers)
 
     @classmethod
     def rate_limited(cls, retry_after_s: float | None = None) -> Fault:
         """HTTP 429 with Yahoo's plain-text body and, if given, a ``Retry-After`` header."""
         if retry_after_s is not None and retry_after_s < 0:
             raise ValueError(f"retry_after_s must be >= 0, got {retry_after_s!r}")
-        headers = () if retry_after_s is None else (("Retry-After", str(round(retry_after_s))),)
+        headers = () if retry_after_s is None else (
+            ("Retry-After", str(math.ceil(retry_after_s))),)
         return cls("rate_limited", 429, "Too Many Requests\r\n", "text/plain;charset=utf-8",
                    headers)
 
     @classmethod
-    def server_error(cls, code: int = 500, body: str | dict[str, Any] | None = None) -> Fault:
+    def server_error(cls, code: int = 500, body: Body | None = None) -> Fault:
         """A 5xx with the route's JSON error envelope (or ``body``)."""
-        if not 500 <= code <= 599:
+        if isinstance(code, bool) or not isinstance(code, int) or not 500 <= code <= 599:
             raise ValueError(f"server_error needs a 5xx status, got {code!r}")
         return cls("server_error", code, body)
 
@@ -78,25 +103,38 @@ class Fault:
 
     @classmethod
     def slow(cls, delay_s: float) -> Fault:
-        """Answer normally after ``delay_s`` seconds."""
-        if delay_s < 0:
+        """Answer normally after ``delay_s`` seconds (released early when the server stops)."""
+        if not delay_s >= 0 or math.isinf(delay_s):
             raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
         return cls("slow", delay_s=delay_s)
 
     @classmethod
     def hang(cls) -> Fault:
-        """Never answer; hold the connection until the server stops (or its hang limit)."""
+        """Never answer: hold the connection, then close it without a response.
+
+        The connection is held until the server stops or its ``hang_limit_s`` passes. Give the
+        client a shorter timeout: libcurl retries, on a new connection, a request whose reused
+        connection closes without a response.
+        """
         return cls("hang")
 
     @classmethod
     def connection_reset(cls) -> Fault:
-        """Close the connection with a TCP reset before any response."""
+        """Close the connection with a TCP reset (``SO_LINGER`` 0) instead of answering.
+
+        On a fresh connection nothing is sent first. On a reused keep-alive connection the
+        status line goes out before the reset: libcurl would otherwise retry the request on a
+        new connection without telling the caller, and the fault would go unseen.
+        """
         return cls("connection_reset")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two rules with the same settings are still two rules
 class FaultRule:
-    """Where and how often a fault applies; ``remove()`` takes it off its server."""
+    """Where and how often a fault applies; ``remove()`` takes it off its server.
+
+    ``times`` counts down as the rule is applied (None: unlimited).
+    """
 
     fault: Fault
     routes: frozenset[str]
@@ -106,8 +144,15 @@ class FaultRule:
     _plan: FaultPlan | None = field(default=None, repr=False)
 
     def matches(self, route: str, symbols: tuple[str, ...]) -> bool:
-        """Whether a request to ``route`` for ``symbols`` is in this rule's scope."""
+        """Whether a request to ``route`` for ``symbols`` is in this rule's scope.
+
+        A symbols filter matches a request for any of its symbols (handshake routes carry none,
+        so only rules without a filter reach them); per-symbol faults (``not_found``,
+        ``empty_result``) only ever match data routes.
+        """
         if "any" not in self.routes and route not in self.routes:
+            return False
+        if self.fault.kind in PER_SYMBOL_KINDS and route not in DATA_ROUTES:
             return False
         return self.symbols is None or any(s in self.symbols for s in symbols)
 
@@ -129,6 +174,8 @@ class FaultPlan:
             symbols: Iterable[str] | None = None, times: int | None = None,
             probability: float = 1.0) -> FaultRule:
         """Add a rule; see :meth:`FakeYahooServer.inject`."""
+        if not isinstance(fault, Fault):
+            raise TypeError(f"fault must be a Fault (use Fault.status(...) etc.), got {fault!r}")
         routes = frozenset([route] if isinstance(route, str) else route)
         unknown = sorted(routes - {*ROUTES, "any"})
         if unknown or not routes:
@@ -136,9 +183,15 @@ class FaultPlan:
                              + ", ".join(ROUTES))
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"probability must be within [0, 1], got {probability!r}")
-        if times is not None and times < 1:
-            raise ValueError(f"times must be >= 1 or None, got {times!r}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or times < 1):
+            raise ValueError(f"times must be an int >= 1 or None, got {times!r}")
+        if isinstance(symbols, str):  # "AAPL" would otherwise mean {"A", "P", "L"}
+            symbols = [symbols]
         wanted = None if symbols is None else frozenset(s.upper() for s in symbols)
+        if wanted is not None and not wanted:
+            raise ValueError(f"symbols must name at least one symbol (or be None), "
+                             f"got {symbols!r}")
         rule = FaultRule(fault, routes, wanted, times, probability, self)
         with self._lock:
             self._rules.append(rule)

@@ -2,12 +2,14 @@
 
 Read off real recorded responses (quoteSummary with ``formatted=false`` and v7 quote, 2025) per
 quote type. Each entry is ``key:type`` with Yahoo's JSON type: f number, i integer, s string,
-b bool, n null (Yahoo sends null there for that quote type), l list.
+b bool, n null (Yahoo sends null there for that quote type), l list. Also here: Yahoo's names
+for quote types and listings (exchange codes, currencies, time zones).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 #: Well-known ETFs answered as quoteType ETF (any other plain symbol is an EQUITY).
 ETFS = frozenset({"SPY", "QQQ", "IWM", "VTI", "VOO", "DIA", "EFA", "EEM", "GLD", "TLT", "XLK",
@@ -126,7 +128,32 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "quoteType": _QUOTE_TYPE,
     },
 }
-TEMPLATES["MUTUALFUND"] = {k: v for k, v in TEMPLATES["ETF"].items()}
+# Read off 0P000071W8.TO (a Canadian mutual fund): no intraday prices, addresses only.
+_FUND_PROFILE = ("address1:s address2:s address3:s phone:s companyOfficers:l executiveTeam:l "
+                 "maxAge:i")
+TEMPLATES["MUTUALFUND"] = {
+    "price": "maxAge:i regularMarketChangePercent:f regularMarketChange:f regularMarketTime:i "
+             "priceHint:i regularMarketPrice:f averageDailyVolume10Day:i "
+             "averageDailyVolume3Month:i regularMarketPreviousClose:f regularMarketSource:s "
+             f"{_PRICE_TAIL}",
+    "summaryDetail": "maxAge:i priceHint:i previousClose:f regularMarketPreviousClose:f "
+                     "averageVolume:i averageVolume10days:i averageDailyVolume10Day:i yield:f "
+                     f"ytdReturn:f {_SD_RANGE} {_SD_TAIL}",
+    "defaultKeyStatistics": "maxAge:i priceHint:i morningStarOverallRating:i "
+                            "morningStarRiskRating:i category:n annualReportExpenseRatio:f "
+                            "ytdReturn:f beta3Year:f fundFamily:n fundInceptionDate:i "
+                            "legalType:n lastSplitFactor:n lastDividendValue:f "
+                            "annualHoldingsTurnover:f latestShareClass:n leadInvestor:n",
+    "assetProfile": _FUND_PROFILE,
+    "summaryProfile": _FUND_PROFILE,
+    "quoteType": _QUOTE_TYPE.replace("messageBoardId:s ", ""),
+}
+
+
+def _without(spec: str, *keys: str) -> str:
+    """``spec`` minus the entries for ``keys``."""
+    return " ".join(item for item in spec.split() if item.rsplit(":", 1)[0] not in keys)
+
 
 _V7_HEAD = ("language:s region:s quoteType:s typeDisp:s quoteSourceName:s triggerable:b "
             "customPriceAlertConfidence:s shortName:s longName:s marketState:s "
@@ -150,16 +177,79 @@ _V7_MARKET = ("postMarketTime:i postMarketChangePercent:f postMarketPrice:f post
               "epsTrailingTwelveMonths:f sharesOutstanding:i bookValue:f marketCap:i "
               "priceToBook:f")
 V7_TEMPLATES: dict[str, str] = {
-    "EQUITY": f"{_V7_HEAD} {_V7_MARKET} dividendDate:i earningsTimestamp:i dividendRate:f "
+    "EQUITY": f"{_V7_HEAD} {_V7_MARKET} dividendDate:i earningsTimestamp:i "
+              "earningsTimestampStart:i earningsTimestampEnd:i earningsCallTimestampStart:i "
+              "earningsCallTimestampEnd:i isEarningsDateEstimate:b dividendRate:f "
               "epsForward:f epsCurrentYear:f priceEpsCurrentYear:f forwardPE:f "
               "averageAnalystRating:s displayName:s",
     "ETF": f"{_V7_HEAD} {_V7_MARKET} ytdReturn:f trailingThreeMonthReturns:f "
            "trailingThreeMonthNavReturns:f netAssets:i netExpenseRatio:f",
     "CURRENCY": f"{_V7_HEAD} bid:f ask:f bidSize:i askSize:i",
-    "FUTURE": f"{_V7_HEAD} bid:f ask:f bidSize:i askSize:i openInterest:i expireDate:i",
-    "INDEX": _V7_HEAD,
+    # GC=F: a continuous contract names the front month it follows.
+    "FUTURE": f"{_without(_V7_HEAD, 'longName', 'messageBoardId')} bid:f ask:f bidSize:i "
+              "askSize:i openInterest:i expireDate:i expireIsoDate:s headSymbolAsString:s "
+              "contractSymbol:b underlyingSymbol:s underlyingExchangeSymbol:s",
+    # ^VXAPL: no averages or 52-week changes in its v7 entry.
+    "INDEX": _without(_V7_HEAD, "averageDailyVolume3Month", "averageDailyVolume10Day",
+                      "fiftyTwoWeekLowChangePercent", "fiftyTwoWeekHighChangePercent",
+                      "fiftyTwoWeekChangePercent", "fiftyDayAverage", "fiftyDayAverageChange",
+                      "fiftyDayAverageChangePercent", "twoHundredDayAverage",
+                      "twoHundredDayAverageChange", "twoHundredDayAverageChangePercent",
+                      "firstTradeDateMilliseconds") + " bid:f ask:f bidSize:i askSize:i",
     "CRYPTOCURRENCY": f"{_V7_HEAD} circulatingSupply:i lastMarket:s volume24Hr:i "
                       "volumeAllCurrencies:i fromCurrency:s toCurrency:s coinMarketCapLink:s "
                       "startDate:i coinImageUrl:s logoUrl:s marketCap:i",
+    # 0P000071W8.TO: no intraday prices, a dividend in percent, returns in percent.
+    "MUTUALFUND": _without(_V7_HEAD, "messageBoardId", "regularMarketDayHigh",
+                           "regularMarketDayRange", "regularMarketDayLow",
+                           "regularMarketVolume", "regularMarketOpen")
+                  + " dividendRate:f dividendYield:f ytdReturn:f trailingThreeMonthReturns:f",
 }
-V7_TEMPLATES["MUTUALFUND"] = V7_TEMPLATES["ETF"]
+
+#: Yahoo's typeDisp per quoteType.
+TYPE_DISP = {"EQUITY": "Equity", "ETF": "ETF", "MUTUALFUND": "Fund", "CURRENCY": "Currency",
+             "FUTURE": "Futures", "INDEX": "Index", "CRYPTOCURRENCY": "Cryptocurrency"}
+#: price.currencySymbol per currency.
+CURRENCY_SIGNS = {"USD": "$", "CAD": "$", "EUR": "€", "GBp": "£", "JPY": "¥", "NOK": "kr",
+                  "TRY": "₺"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where a symbol trades: exchange, currency, time zone (Yahoo's names for them)."""
+
+    exchange: str
+    exchange_name: str
+    currency: str
+    tz_name: str
+    tz_short: str
+    gmt_offset_ms: int
+    market: str
+    country: str = "United States"
+
+
+_NEW_YORK = ("America/New_York", "EST", -18_000_000, "us_market")
+#: The listing per quote type (US unless a suffix says otherwise).
+LISTINGS = {
+    "EQUITY": Listing("NMS", "NasdaqGS", "USD", *_NEW_YORK),
+    "ETF": Listing("NGM", "NasdaqGM", "USD", *_NEW_YORK),
+    "MUTUALFUND": Listing("NAS", "Nasdaq", "USD", *_NEW_YORK),
+    "CURRENCY": Listing("CCY", "CCY", "USD", "Europe/London", "GMT", 0, "ccy_market"),
+    "FUTURE": Listing("CMX", "COMEX", "USD", "America/New_York", "EST", -18_000_000,
+                      "us24_market"),
+    "INDEX": Listing("CXI", "Cboe Indices", "USD", *_NEW_YORK),
+    "CRYPTOCURRENCY": Listing("CCC", "CCC", "USD", "UTC", "UTC", 0, "ccc_market"),
+}
+#: Listings outside the US, by symbol suffix (stocks and funds).
+SUFFIX_LISTINGS = {
+    ".L": Listing("LSE", "LSE", "GBp", "Europe/London", "GMT", 0, "gb_market", "United Kingdom"),
+    ".TO": Listing("TOR", "Toronto", "CAD", "America/Toronto", "EST", -18_000_000, "ca_market",
+                   "Canada"),
+    ".DE": Listing("GER", "XETRA", "EUR", "Europe/Berlin", "CET", 3_600_000, "de_market",
+                   "Germany"),
+    ".PA": Listing("PAR", "Paris", "EUR", "Europe/Paris", "CET", 3_600_000, "fr_market", "France"),
+    ".OL": Listing("OSL", "Oslo", "NOK", "Europe/Oslo", "CET", 3_600_000, "no_market", "Norway"),
+    ".IS": Listing("IST", "Istanbul", "TRY", "Europe/Istanbul", "TRT", 10_800_000, "tr_market",
+                   "Turkey"),
+    ".T": Listing("JPX", "Tokyo", "JPY", "Asia/Tokyo", "JST", 32_400_000, "jp_market", "Japan"),
+}
