@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from .cache import DiskCache
 from .config import Settings
 from .facade import ResilientProvider
+from .providers.yahoo_http import DATA_ROUTES
 from .providers.yahooquery import YahooQueryProvider
 from .providers.yfinance import YFinanceProvider
 from .result import FetchResult
 from .testing import FakeClock, FakeYahooServer, Fault
 
 PORTFOLIO = ("AAPL", "MSFT", "^GSPC")
-DATA_ROUTES = ("quoteSummary", "quote")
 
 
 @dataclass(frozen=True)

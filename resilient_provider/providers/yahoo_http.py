@@ -56,12 +56,19 @@ class Exchange:
 def route_of(url: str) -> tuple[str, tuple[str, ...]]:
     """The Yahoo route a URL addresses and the symbols it asks for."""
     parts = urlsplit(url)
-    path = parts.path
+    return route_of_path(parts.path, parse_qs(parts.query))
+
+
+def route_of_path(path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    """The data route (or ``crumb``/``other``) of ``path``; symbols URL-decoded, upper-case.
+
+    Shared with the fake Yahoo, so the adapters and the server read requests the same way.
+    """
     if "/v10/finance/quoteSummary/" in path:
         return "quoteSummary", (unquote(path.rsplit("/", 1)[-1]).upper(),)
-    if path.endswith("/v7/finance/quote"):
-        raw = ",".join(parse_qs(parts.query).get("symbols", []))
-        return "quote", tuple(s.upper() for s in raw.split(",") if s)
+    if path.rstrip("/").endswith("/v7/finance/quote"):
+        raw = ",".join(query.get("symbols", []))
+        return "quote", tuple(s.strip().upper() for s in raw.split(",") if s.strip())
     if "/fundamentals-timeseries/" in path:
         return "timeseries", (unquote(path.rsplit("/", 1)[-1]).upper(),)
     if path.endswith("/getcrumb"):

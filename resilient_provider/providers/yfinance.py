@@ -44,7 +44,8 @@ from .yahoo_http import (
 from .yahoo_info import canonical_units, has_any_data
 
 log = get_logger(__name__)
-_calls = threading.local()
+#: The transcript of the adapter call running on this thread (None between calls).
+_current = threading.local()
 
 
 class _QuietDuringOurCalls(logging.Filter):
@@ -57,7 +58,7 @@ class _QuietDuringOurCalls(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(_calls, "active", False):
+        if getattr(_current, "transcript", None) is None:
             return True
         log.debug("yfinance said: %s", record.getMessage()[:300])
         return False
@@ -82,15 +83,10 @@ class _RecordingYfData(YfData, metaclass=_PrivateInstances):
     def __init__(self, session: Any, timeout_s: float) -> None:
         super().__init__(session=session)
         self._timeout_s = timeout_s
-        self._local = threading.local()
-
-    def record_into(self, transcript: Transcript | None) -> None:
-        """Record this thread's responses into ``transcript`` (None stops recording)."""
-        self._local.transcript = transcript
 
     def _make_request(self, url: Any, request_method: Callable[..., Any], body: Any = None,
                       params: Any = None, timeout: float = 30, data: Any = None) -> Any:
-        transcript: Transcript | None = getattr(self._local, "transcript", None)
+        transcript: Transcript | None = getattr(_current, "transcript", None)
 
         def recorded(**kwargs: Any) -> Any:
             response = request_method(**kwargs)
@@ -164,8 +160,7 @@ class YFinanceProvider:
     def _fetch_one(self, symbol: str) -> InfoOrError:
         data = self._yf_data()
         transcript = Transcript()
-        data.record_into(transcript)
-        _calls.active = True
+        _current.transcript = transcript
         try:
             info = Quote(data, symbol).info
         except YFRateLimitError as exc:
@@ -180,8 +175,7 @@ class YFinanceProvider:
             recorded = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
             return recorded or error_from_exception(exc, symbol=symbol, provider=self.name)
         finally:
-            _calls.active = False
-            data.record_into(None)
+            _current.transcript = None
         return self._classify(symbol, info, transcript)
 
     def _classify(self, symbol: str, info: Any, transcript: Transcript) -> InfoOrError:

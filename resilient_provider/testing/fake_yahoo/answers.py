@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
 
+from ...providers.yahoo_http import route_of_path
 from .bodies import BodySource
 from .faults import JSON_CONTENT_TYPE, PER_SYMBOL_KINDS, Fault, FaultRule
 
@@ -42,16 +42,13 @@ class Answer:
 
 
 def classify(host: str, path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
-    """(route, symbols) of a request for ``host`` + ``path``; symbols URL-decoded, upper-case."""
-    if "/v10/finance/quoteSummary/" in path:
-        return "quoteSummary", (unquote(path.rsplit("/", 1)[-1]).upper(),)
-    if path.rstrip("/").endswith("/v7/finance/quote"):
-        raw = ",".join(query.get("symbols", []))
-        return "quote", tuple(s.strip().upper() for s in raw.split(",") if s.strip())
-    if "/fundamentals-timeseries/" in path:
-        return "timeseries", (unquote(path.rsplit("/", 1)[-1]).upper(),)
-    if path.endswith("/getcrumb"):
-        return "crumb", ()
+    """(route, symbols) of a request for ``host`` + ``path``; symbols URL-decoded, upper-case.
+
+    Data routes are read exactly as the adapters read them; only the handshake pages are ours.
+    """
+    route, symbols = route_of_path(path, query)
+    if route != "other":
+        return route, symbols
     if path in ("/consent", "/v2/collectConsent", "/copyConsent"):
         return "consent", ()
     if path == "/" and host in ("fc.yahoo.com", "finance.yahoo.com", "yahoo.com", ""):
