@@ -8,19 +8,15 @@ setting by its dotted path, the value and what is allowed.
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 import platformdirs
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     ValidationError,
@@ -31,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from . import _config_errors as _messages
+from ._config_types import Duration, FrozenModel, freeze, parse_duration
 from .errors import ConfigError
 
 __all__ = [
@@ -44,64 +41,7 @@ DEFAULT_PROVIDER_NAMES: tuple[str, ...] = ("yfinance", "yahooquery")
 ENV_PREFIX = "RESILIENT_PROVIDER_"
 """Prefix of environment overrides; ``__`` separates nesting levels (``..._CACHE__FRESH_FOR``)."""
 
-_SECONDS_PER_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(
-    r"^\s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$"
-)
-_DURATION_FORMS = ("a duration: seconds as a number (30, 0.5) or a number with a unit "
-                   "ms, s, m, h or d ('250ms', '30s', '5m', '1.5h', '7d')")
-
-
-def parse_duration(value: object) -> float:
-    """Return ``value`` in seconds: a number of seconds, or a string like ``"250ms"`` or ``"48h"``.
-
-    Raises :class:`ConfigError` for anything else (booleans, non-finite numbers, unknown units).
-    """
-    seconds: float | None = None
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            seconds = float(value)
-        elif isinstance(value, str) and (match := _DURATION.match(value)):
-            number, unit = float(match["number"]), match["unit"] or "s"
-            # Dividing for ms keeps "250ms" exactly 0.25 (multiplying by 0.001 would not).
-            seconds = number / 1000 if unit == "ms" else number * _SECONDS_PER_UNIT[unit]
-    except OverflowError:  # an int too large for a float
-        seconds = None
-    if seconds is None or not math.isfinite(seconds):
-        raise ConfigError(f"must be {_DURATION_FORMS}, got {value!r}")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), _messages.Unit("seconds")]
-"""Seconds as a float; accepts numbers and strings with a unit (see :func:`parse_duration`)."""
-
-
-def _freeze(value: Any) -> Hashable:
-    """A hashable stand-in for ``value`` (dicts and lists inside frozen models are not)."""
-    if isinstance(value, Mapping):
-        return frozenset((key, _freeze(item)) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(item) for item in value)
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value  # type: ignore[no-any-return]
-
-
-class _Frozen(BaseModel):
-    """Frozen, strict-keyed base whose instances are hashable even with dict or list fields."""
-
-    # No __init__ turning errors into ConfigError here: pydantic would call it for every nested
-    # model too. Built alone in code, a sub-model raises pydantic's ValidationError.
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def __hash__(self) -> int:
-        return hash((type(self), _freeze(self.model_dump())))
-
-
-class RetrySettings(_Frozen):
+class RetrySettings(FrozenModel):
     """How often and how patiently one provider is retried within one request."""
 
     max_attempts: int = Field(default=3, ge=1, le=10)
@@ -112,7 +52,7 @@ class RetrySettings(_Frozen):
     max_retry_after_s: Duration = Field(default=30.0, ge=0, le=3600)
 
 
-class BreakerSettings(_Frozen):
+class BreakerSettings(FrozenModel):
     """When a provider's circuit breaker opens, and how it tries the provider again."""
 
     failure_threshold: int = Field(default=5, ge=1, le=1000)
@@ -122,10 +62,11 @@ class BreakerSettings(_Frozen):
     half_open_max_calls: int = Field(default=1, ge=1, le=100)
 
 
-class ProviderPolicy(_Frozen):
-    """Timeout, retry and breaker settings of a provider (``provider_defaults`` in the file)."""
+class ProviderPolicy(FrozenModel):
+    """Timeout, retry, breaker and rate-limit settings of a provider (``provider_defaults``)."""
 
     timeout_s: Duration = Field(default=10.0, gt=0, le=600)
+    rate_limit_per_s: float = Field(default=5.0, ge=0, le=10_000)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
 
@@ -145,7 +86,7 @@ class ProviderSettings(ProviderPolicy):
             yield (key, dict.fromkeys(value, "***")) if key == "options" else (key, value)
 
 
-class CacheSettings(_Frozen):
+class CacheSettings(FrozenModel):
     """Where answers are cached and how long they count as fresh, then as usable stale data."""
 
     backend: Literal["disk", "memory"] = "disk"
@@ -211,6 +152,7 @@ class Settings(BaseSettings):
     enable_stale_cache: bool = True
     deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
     max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
+    batch_size: int = Field(default=25, ge=1, le=1000)
 
     def __init__(self, **values: Any) -> None:
         # Underscore keys would reach BaseSettings as its own options (_env_file, _secrets_dir...).
@@ -228,7 +170,7 @@ class Settings(BaseSettings):
             raise ConfigError(_messages.describe_settings_error(exc, env_paths)) from exc
 
     def __hash__(self) -> int:
-        return hash((type(self), _freeze(self.model_dump())))
+        return hash((type(self), freeze(self.model_dump())))
 
     @classmethod
     def settings_customise_sources(

@@ -36,6 +36,7 @@ __all__ = [
     "ResilientProviderError",
     "ServerError",
     "SymbolNotFoundError",
+    "ThrottledError",
 ]
 
 
@@ -185,6 +186,14 @@ class DeadlineExceededError(ProviderError):
 
     code = "deadline_exceeded"
     hint = "Raise deadline_s, or lower provider timeouts and retry counts."
+
+
+class ThrottledError(ProviderError):
+    """The provider was skipped: our own rate limit gave no permit before the deadline."""
+
+    code = "throttled"
+    hint = ("More symbols were asked than rate_limit_per_s lets through within deadline_s; "
+            "raise either, or batch fewer symbols at once.")
 
 
 # --- caller errors -------------------------------------------------------------------------------

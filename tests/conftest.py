@@ -87,12 +87,14 @@ def clock() -> FakeClock:
 
 
 def fast_settings(**overrides: Any) -> Settings:
-    """Settings for tests: no jitter, short timeouts, memory cache, no configured providers."""
+    """Settings for tests: no jitter, short timeouts, memory cache, no configured providers,
+    no client-side rate limit (tests of the limit set one)."""
     base: dict[str, Any] = {
         "providers": [],
         "deadline_s": 5,
         "provider_defaults": {
             "timeout_s": 1,
+            "rate_limit_per_s": 0,
             "retry": {"max_attempts": 3, "base_delay_s": 0.5, "multiplier": 2,
                       "max_delay_s": 8, "jitter": 0, "max_retry_after_s": 30},
             "breaker": {"failure_threshold": 3, "window_s": 60, "reset_timeout_s": 30,

@@ -19,6 +19,7 @@ from ..errors import (
     ProviderUnavailableError,
     ResilientProviderError,
     SymbolNotFoundError,
+    ThrottledError,
 )
 from ..logs import get_logger
 from ..result import Attempt, DataSource, FetchResult
@@ -28,7 +29,7 @@ from .timeouts import Deadline
 
 log = get_logger(__name__)
 
-_SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code})
+_SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code, ThrottledError.code})
 
 
 def format_duration(seconds: float) -> str:

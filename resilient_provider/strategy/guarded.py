@@ -21,12 +21,14 @@ from ..errors import (
     ProviderUnavailableError,
     RateLimitError,
     ResilientProviderError,
+    ThrottledError,
 )
 from ..logs import get_logger
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
 from .breaker import BreakerState, CircuitBreaker, Permit
 from .contract import check_info
+from .rate_limit import RateLimiter
 from .retry import RetryPending, build_retrying, is_retriable
 from .timeouts import Deadline, call_with_timeout
 
@@ -44,7 +46,8 @@ class StepResult:
 
 
 class GuardedProvider:
-    """Calls a :class:`Provider` within its policy: breaker, timeout, retries, data contract."""
+    """Calls a :class:`Provider` within its policy: rate limit, breaker, timeout, retries and
+    data contract."""
 
     def __init__(
         self,
@@ -66,6 +69,9 @@ class GuardedProvider:
             self.name, policy.breaker, clock=clock,
             trial_timeout_s=policy.timeout_s, listeners=(_log_transition,),
         )
+        self.limiter = (RateLimiter(policy.rate_limit_per_s, clock=clock, sleep=sleep,
+                                    name=self.name)
+                        if policy.rate_limit_per_s > 0 else None)
 
     def fetch(self, symbols: Sequence[str], deadline: Deadline) -> dict[str, StepResult]:
         """Fetch ``symbols``, retrying the retriable failures; one result per symbol."""
@@ -121,6 +127,20 @@ class GuardedProvider:
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
             return dict.fromkeys(symbols, DeadlineExceededError(
                 "skipped, request deadline spent", provider=self.name))
+        # Rate permits come before the breaker's: a half-open trial must not sit in the queue.
+        if self.limiter is not None:
+            waited_s = self.limiter.acquire(len(symbols), max_wait_s=budget_s)
+            if waited_s is None:
+                self._stats.record_skip(self.name, ThrottledError.code, len(symbols))
+                return dict.fromkeys(symbols, ThrottledError(
+                    f"skipped, client-side rate limit ({self.limiter.per_s:g}/s) gave no "
+                    f"permit within {budget_s:.1f}s", provider=self.name))
+            budget_s = deadline.remaining_s()
+            if budget_s <= 0.0:
+                self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
+                return dict.fromkeys(symbols, DeadlineExceededError(
+                    "skipped, request deadline spent waiting for rate permits",
+                    provider=self.name))
         permit = self.breaker.acquire()
         if permit is None:
             self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))
