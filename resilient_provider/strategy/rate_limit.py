@@ -50,9 +50,9 @@ class RateLimiter:
     def acquire(self, units: int, *, max_wait_s: float) -> float | None:
         """Take ``units`` permits, waiting at most ``max_wait_s`` in all.
 
-        Returns the seconds this call slept for permits, or ``None`` when the permits would not come in time (none
-        are then waited for; permits already taken for part of ``units`` stay spent, which only
-        errs on the side of fewer requests).
+        Returns the seconds this call slept for permits, or ``None`` when the permits would not
+        come in time (none are then waited for; permits already taken for part of ``units`` stay
+        spent, which only errs on the side of fewer requests).
         """
         if units <= 0:
             return 0.0
@@ -72,7 +72,9 @@ class RateLimiter:
                 if self._bucket.put(item):
                     left -= piece
                     continue
-                wait_s = max(1, int(self._bucket.waiting(item))) / 1000.0
+                wait_ms = self._bucket.waiting(item)  # an int: the in-memory bucket is sync
+                assert isinstance(wait_ms, int)
+                wait_s = max(1, wait_ms) / 1000.0
                 if waited + wait_s > max_wait_s:
                     return None
                 self._sleep(wait_s)
