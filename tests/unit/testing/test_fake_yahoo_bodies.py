@@ -131,7 +131,9 @@ def test_the_change_percent_is_a_fraction_in_price_and_a_percent_in_v7(symbol: s
     assert price["regularMarketChange"] == v7["regularMarketChange"]
     assert v7["regularMarketChangePercent"] == pytest.approx(
         price["regularMarketChangePercent"] * 100, abs=1e-5)
-    assert abs(price["regularMarketChangePercent"]) <= 0.031
+    # The previous close is drawn within ±3% of the price, then rounded: a fraction just over
+    # 0.03 / 0.97 is possible, a percent (≥ 1 for such a move) is not.
+    assert abs(price["regularMarketChangePercent"]) <= 0.035
 
 
 @given(symbols)
