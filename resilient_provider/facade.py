@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from types import TracebackType
 from typing import Any, Self
 
+from .batch import (
+    BatchPlan,
+    assemble,
+    chunk_limit,
+    plan_batch,
+    progress_bar,
+    run_chunks,
+    split_evenly,
+)
 from .cache import CacheBackend, DiskCache, MemoryCache
 from .config import Settings
 from .logs import correlation_scope, get_logger
@@ -22,6 +30,7 @@ from .providers.registry import create_provider
 from .result import FetchResult
 from .stats import ReliabilityStats
 from .strategy.cascade import Cascade
+from .strategy.coalesce import Coalescer
 from .strategy.guarded import GuardedProvider
 from .symbols import normalize_symbol
 
@@ -33,6 +42,8 @@ class ResilientProvider:
 
     For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry
     younger than ``cache.fresh_for`` → one younger than ``cache.max_stale_age`` → a tagged error.
+    Concurrent requests for the same symbol share one walk of that chain; at most
+    ``max_concurrent_requests`` walks run at once.
 
     Args:
         providers: the chain, first is primary; default: built from ``settings.providers``.
@@ -81,6 +92,10 @@ class ResilientProvider:
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
                                 stats=self.stats)
         self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
+        self._coalescer = Coalescer()
+        # A request sharing another's walk waits for it at most as long as that walk can take.
+        self._join_wait_s = self.settings.deadline_s + max(
+            (g.policy.timeout_s for g in self._guarded), default=0.0) + 1.0
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -111,15 +126,78 @@ class ResilientProvider:
         """
         normalized = normalize_symbol(symbol)
         self._check_open()
-        with correlation_scope(), self._slots:
-            result = self._cascade.run([normalized])[normalized]
-        return dataclasses.replace(result, ticker=symbol)
+        return self._walk([normalized])[normalized].with_ticker(symbol)
 
     def get_ticker_info(self, symbol: str) -> dict[str, Any]:
         """The info dict for ``symbol`` with ``_data_source``, ``_provider``, ``_is_stale``,
         ``_fetched_at``, ``_age_s`` and ``_latency_ms`` tags — or, when every source failed,
         ``{"symbol", "ticker", "error", "_error_code", "_data_source": "error"}``."""
         return self.fetch(symbol).to_tagged_dict()
+
+    def batch_fetch(self, symbols: Iterable[str], *,
+                    progress: bool | None = None) -> dict[str, FetchResult]:
+        """:meth:`fetch` for many symbols at once: ``{symbol as given: FetchResult}``, in input
+        order.
+
+        Duplicates and case variants are fetched once (each keeps its own key). Items that are
+        not ticker symbols get an ``invalid_symbol`` error result, found without any I/O; one
+        bad symbol never fails the batch. The distinct symbols are cut into chunks of up to
+        ``batch_size`` that walk the fallback chain on their own, ``max_concurrent_requests``
+        at a time: within a chunk, the primary gets every symbol in one call, the next provider
+        only those it failed, and the cache (one ``get_many``) only those still missing.
+
+        Args:
+            symbols: ticker symbols (a list, tuple, pandas Series, …; not one string).
+            progress: show a progress bar on stderr: None (default) for batches of 20 or more
+                symbols when stderr is a terminal, True always, False never.
+
+        Raises:
+            InvalidSymbolError: ``symbols`` is a single string.
+            TypeError: ``symbols`` is not iterable, or holds an unhashable item.
+        """
+        plan = plan_batch(symbols)
+        self._check_open()
+        return self._batch(plan, progress)
+
+    def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool = False,
+                              progress: bool | None = None) -> Any:
+        """:meth:`get_ticker_info` for many symbols: ``{symbol as given: tagged dict}`` in input
+        order, or with ``as_frame=True`` a pandas DataFrame indexed by symbol with the info
+        fields and ``_data_source``, ``_provider``, ``_is_stale``, ``_age_s``, ``_latency_ms``,
+        ``_error_code`` and ``_error`` columns. See :meth:`batch_fetch` for the rest."""
+        plan = plan_batch(symbols)
+        self._check_open()
+        return self._batch_info(plan, as_frame, progress)
+
+    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None) -> Any:
+        results = self._batch(plan, progress)
+        if as_frame:
+            from .output import results_frame  # imported here: pandas is slow to import
+
+            return results_frame(results)
+        return {key: result.to_tagged_dict() for key, result in results.items()}
+
+    def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
+        workers = self.settings.max_concurrent_requests
+        primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
+        size = chunk_limit(self.settings.batch_size, workers=workers, rate_per_s=primary_rate,
+                           deadline_s=self.settings.deadline_s)
+        chunks = split_evenly(plan.symbols, workers=workers, max_size=size)
+        with progress_bar(len(plan.symbols), progress) as bar:
+            results = run_chunks(chunks, self._walk, workers=workers, progress=bar)
+        return assemble(plan, results)
+
+    def _walk(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+        """The cascade for distinct normalised ``symbols`` in one slot, sharing walks in flight.
+
+        The slot is taken before symbols are claimed, so a claimed symbol is always being
+        fetched and whoever waits for it waits at most one walk.
+        """
+        with correlation_scope(), self._slots:
+            outcome = self._coalescer.run(symbols, self._cascade.run, wait_s=self._join_wait_s)
+        if outcome.joined:
+            self.stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
+        return outcome.results
 
     # --- async twins: the same implementation, run off the event loop ------------------------
 
@@ -134,6 +212,20 @@ class ResilientProvider:
     async def aget_ticker_info(self, symbol: str) -> dict[str, Any]:
         """:meth:`get_ticker_info` for ``async`` code."""
         return (await self.afetch(symbol)).to_tagged_dict()
+
+    async def abatch_fetch(self, symbols: Iterable[str], *,
+                           progress: bool | None = None) -> dict[str, FetchResult]:
+        """:meth:`batch_fetch` for ``async`` code (the chunks run on their own threads)."""
+        plan = plan_batch(symbols)  # bad input raises here, in the caller's frame
+        self._check_open()
+        return await asyncio.to_thread(self._batch, plan, progress)
+
+    async def abatch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool = False,
+                                     progress: bool | None = None) -> Any:
+        """:meth:`batch_get_ticker_info` for ``async`` code."""
+        plan = plan_batch(symbols)
+        self._check_open()
+        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress)
 
     def _async_executor(self) -> ThreadPoolExecutor:
         # Workers never block past the request deadline (provider calls run in abandoned

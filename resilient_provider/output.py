@@ -1,7 +1,8 @@
-"""Tagged answers rendered for people (a table) and for programs (JSON, CSV).
+"""Tagged answers rendered for people (a table) and for programs (JSON, CSV, Parquet, pandas).
 
-Used by the CLI; kept apart so the command module only parses arguments and picks an exit code.
-The table is drawn with rich (aligned columns, wrapping to the terminal, plain text when piped).
+Used by the CLI and the batch API; kept apart so the command module only parses arguments and
+picks an exit code. The table is drawn with rich (aligned columns, wrapping to the terminal,
+plain text when piped).
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .providers.canonical import CORE_FIELDS
 from .result import FetchResult
 from .strategy.cascade import format_duration
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Tag columns that follow the core fields in every output.
 TAG_COLUMNS = ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error_code",
@@ -44,6 +49,50 @@ def rows(results: Sequence[FetchResult]) -> list[dict[str, Any]]:
         row.update(_tags(result))
         out.append(row)
     return out
+
+
+#: The tag columns of :func:`results_frame`, after the info fields.
+FRAME_TAGS = ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error_code",
+              "_error")
+
+
+def results_frame(results: Mapping[Any, FetchResult]) -> pd.DataFrame:
+    """A DataFrame indexed by symbol (as asked): every info field any answer had, then tags.
+
+    The info dict's own ``symbol`` field is left to the index; fields an answer lacks are NaN.
+    """
+    import pandas as pd  # imported here: pandas takes a second to import
+
+    records = []
+    fields: dict[str, None] = {}
+    for result in results.values():
+        record = {k: v for k, v in (result.data or {}).items() if k != "symbol"}
+        fields.update(dict.fromkeys(record))
+        record.update({
+            "_data_source": result.source.value,
+            "_provider": result.provider,
+            "_is_stale": result.is_stale,
+            "_age_s": None if result.age_s is None else round(result.age_s, 3),
+            "_latency_ms": round(result.latency_ms, 3),
+            "_error_code": result.error.code if result.error else None,
+            "_error": result.error.message if result.error else None,
+        })
+        records.append(record)
+    index = pd.Index(list(results), name="symbol")
+    return pd.DataFrame.from_records(records, index=index, columns=[*fields, *FRAME_TAGS])
+
+
+def write_parquet(results: Sequence[FetchResult], path: Path) -> None:
+    """The CSV columns (core fields, then tags) as a Parquet file; needs pyarrow.
+
+    Raises:
+        ModuleNotFoundError: pyarrow is not installed (``pip install
+            'resilient-provider[parquet]'``).
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(rows(results), columns=[*CORE_FIELDS, *TAG_COLUMNS])
+    frame.to_parquet(path, engine="pyarrow", index=False)
 
 
 def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:

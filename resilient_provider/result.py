@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,6 +68,10 @@ class FetchResult:
     def success(self) -> bool:
         """True when the answer carries data (live or cached)."""
         return self.data is not None
+
+    def with_ticker(self, ticker: str) -> FetchResult:
+        """This answer, naming ``ticker`` (the caller's spelling) as what was asked for."""
+        return dataclasses.replace(self, ticker=ticker)
 
     def to_tagged_dict(self) -> dict[str, Any]:
         """The ``get_ticker_info`` format: the canonical dict plus ``_``-prefixed tags.

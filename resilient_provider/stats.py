@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,6 +69,7 @@ class ReliabilityStats:
             self._by_source: Counter[DataSource] = Counter()
             self._providers: dict[str, _ProviderCounters] = {}
             self._cache_errors: Counter[str] = Counter()
+            self._coalesced = 0
 
     def _provider(self, name: str) -> _ProviderCounters:
         counters = self._providers.get(name)
@@ -81,6 +82,13 @@ class ReliabilityStats:
         """One symbol request was answered from ``source``."""
         with self._lock:
             self._by_source[source] += 1
+
+    def record_coalesced(self, sources: Iterable[DataSource]) -> None:
+        """Requests answered by sharing a concurrent request's result (one source each)."""
+        with self._lock:
+            for source in sources:
+                self._by_source[source] += 1
+                self._coalesced += 1
 
     def record_call(self, provider: str, *, latency_ms: float, successes: int,
                     failures: Mapping[str, int]) -> None:
@@ -136,6 +144,7 @@ class ReliabilityStats:
                 "uptime_estimate": _rate(total - errors, total),
                 "providers": providers,
                 "cache_errors": dict(self._cache_errors),
+                "coalesced_requests": self._coalesced,
             }
 
     @staticmethod

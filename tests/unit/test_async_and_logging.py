@@ -17,7 +17,9 @@ DOWN = ProviderUnavailableError("connection refused")
 
 
 def test_async_twins_answer_inside_a_running_event_loop(make_facade: MakeFacade) -> None:
-    facade = make_facade(ScriptedProvider("one", {"B": DOWN}), ScriptedProvider("two"))
+    # B's three failed attempts must not open the breaker before C, running alongside, is asked.
+    facade = make_facade(ScriptedProvider("one", {"B": DOWN}), ScriptedProvider("two"),
+                         provider_defaults={"breaker": {"failure_threshold": 10}})
 
     async def main() -> list[str]:
         result = await facade.afetch("A")
