@@ -1,0 +1,205 @@
+"""Batches: validating and de-duplicating what was asked, cutting it into chunks, running them.
+
+The façade's ``batch_fetch`` is this module plus the cascade: :func:`plan_batch` turns the
+caller's list into distinct valid symbols (and input errors, found without any I/O),
+:func:`split_evenly` cuts those into provider calls, and :func:`run_chunks` runs the chunks on a
+bounded pool, with a progress bar when a person is watching.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from .errors import InvalidSymbolError
+from .result import DataSource, FetchResult
+from .symbols import normalize_symbol
+
+#: Batches of at least this many distinct symbols show a progress bar on a terminal.
+PROGRESS_MIN_SYMBOLS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    """A batch as asked: every distinct input item, and what it stands for.
+
+    ``symbol_of`` maps each valid input item (as given: ``" aapl"`` stays ``" aapl"``) to its
+    normalised symbol; ``invalid`` maps each item that is no symbol to its error; ``keys`` is
+    every distinct item in input order; ``symbols`` the distinct normalised symbols to fetch.
+    """
+
+    keys: tuple[Hashable, ...]
+    symbol_of: dict[Hashable, str]
+    invalid: dict[Hashable, InvalidSymbolError]
+    symbols: tuple[str, ...]
+
+
+def plan_batch(items: Iterable[object]) -> BatchPlan:
+    """Validate and de-duplicate ``items``; duplicates and case variants map to one symbol.
+
+    Raises :class:`InvalidSymbolError` when ``items`` is one string (its letters would be read
+    as symbols) and ``TypeError`` when it is not iterable or holds an unhashable item: those
+    are mistakes in the calling code, unlike a bad symbol in a list, which is reported.
+    """
+    if isinstance(items, str | bytes):
+        raise InvalidSymbolError(
+            f"expected a list of symbols, got the single string {items!r:.60}; "
+            "wrap it in a list")
+    try:
+        iterator = iter(items)
+    except TypeError:
+        raise TypeError(f"symbols must be an iterable of strings, got "
+                        f"{type(items).__name__}") from None
+    symbol_of: dict[Hashable, str] = {}
+    invalid: dict[Hashable, InvalidSymbolError] = {}
+    keys: dict[Hashable, None] = {}
+    for item in iterator:
+        if not isinstance(item, Hashable):
+            raise TypeError(f"symbols must be strings, got unhashable {type(item).__name__} "
+                            f"{item!r:.60}")
+        if item in keys:
+            continue
+        keys[item] = None
+        try:
+            symbol_of[item] = normalize_symbol(item)
+        except InvalidSymbolError as exc:
+            invalid[item] = exc
+    return BatchPlan(tuple(keys), symbol_of, invalid, tuple(dict.fromkeys(symbol_of.values())))
+
+
+def chunk_limit(batch_size: int, *, workers: int, rate_per_s: float, deadline_s: float) -> int:
+    """The most symbols one provider call of a batch should carry.
+
+    ``batch_size``, lowered under a rate limit so that the chunks in flight at once can all get
+    their permits within half the deadline: otherwise the last of them would be refused and fall
+    over only because we paced ourselves.
+    """
+    if rate_per_s <= 0:
+        return batch_size
+    return max(1, min(batch_size, math.floor(rate_per_s * deadline_s / (2 * workers))))
+
+
+def split_evenly(symbols: Sequence[str], *, workers: int, max_size: int) -> list[list[str]]:
+    """Cut ``symbols`` into chunks of at most ``max_size`` that keep ``workers`` equally busy.
+
+    The number of chunks is a multiple of ``workers`` (up to one symbol per chunk), and sizes
+    differ by at most one, so no worker is left with a long tail while the others idle.
+    """
+    n = len(symbols)
+    if n == 0:
+        return []
+    rounds = math.ceil(n / (workers * max_size))
+    count = min(n, workers * rounds)
+    size, extra = divmod(n, count)
+    chunks, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        chunks.append(list(symbols[start:end]))
+        start = end
+    return chunks
+
+
+class _Progress(Protocol):
+    def advance(self, count: int) -> None: ...
+
+
+class _NoProgress:
+    def advance(self, count: int) -> None:
+        pass
+
+
+class _RichProgress:
+    """A rich progress bar on stderr, as a context manager with :meth:`advance`."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        from rich.console import Console  # imported here: batches without a bar stay light
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                             console=Console(file=stream), transient=True)
+        self._task = self._bar.add_task("fetching", total=total)
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def advance(self, count: int) -> None:
+        self._bar.advance(self._task, count)
+
+
+def progress_bar(total: int, wanted: bool | None, *,
+                 stream: TextIO | None = None) -> AbstractContextManager[_Progress]:
+    """A bar for ``total`` symbols: ``wanted`` True shows it, False hides it, None shows it only
+    for at least :data:`PROGRESS_MIN_SYMBOLS` symbols when ``stream`` (stderr) is a terminal."""
+    stream = stream if stream is not None else sys.stderr
+    if wanted is None:
+        wanted = total >= PROGRESS_MIN_SYMBOLS and stream.isatty()
+    if not wanted or total == 0:
+        return nullcontext(_NoProgress())
+    return _RichProgress(total, stream)
+
+
+def run_chunks(chunks: Sequence[list[str]],
+               run_chunk: Callable[[list[str]], Mapping[str, FetchResult]], *,
+               workers: int, progress: _Progress) -> dict[str, FetchResult]:
+    """Run every chunk on at most ``workers`` threads; one result per symbol.
+
+    Chunks are submitted no faster than workers free up, so a 5,000-symbol batch holds a
+    handful of pending futures, not thousands.
+    """
+    results: dict[str, FetchResult] = {}
+    if len(chunks) == 1:  # no pool for a single call
+        results.update(run_chunk(chunks[0]))
+        progress.advance(len(chunks[0]))
+        return results
+    pending: set[Future[Mapping[str, FetchResult]]] = set()
+    queue = iter(chunks)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-batch") as pool:
+        for chunk in queue:
+            pending.add(pool.submit(run_chunk, chunk))
+            if len(pending) >= workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _collect(future, results, progress)
+        for future in pending:
+            _collect(future, results, progress)
+    return results
+
+
+def _collect(future: Future[Mapping[str, FetchResult]], results: dict[str, FetchResult],
+             progress: _Progress) -> None:
+    answered = future.result()
+    results.update(answered)
+    progress.advance(len(answered))
+
+
+def assemble(plan: BatchPlan, results: Mapping[str, FetchResult]) -> dict[Any, FetchResult]:
+    """One result per distinct input item, in input order, each naming the item as its ticker."""
+    out: dict[Any, FetchResult] = {}
+    for key in plan.keys:
+        symbol = plan.symbol_of.get(key)
+        if symbol is None:
+            error = plan.invalid[key]
+            shown = key if isinstance(key, str) else repr(key)
+            out[key] = FetchResult(symbol=shown, source=DataSource.ERROR, error=error,
+                                   ticker=shown)
+            continue
+        result = results[symbol]
+        out[key] = result if result.ticker == key else result.with_ticker(str(key))
+    return out
