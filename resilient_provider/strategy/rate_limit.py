@@ -19,7 +19,7 @@ from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
 
 class RateLimiter:
-    """At most ``per_s`` units (symbols) per second on average, in bursts of up to ``ceil(per_s)``.
+    """At most ``per_s`` units (symbols) per second, in bursts of up to ``ceil(per_s)``.
 
     Args:
         per_s: the sustained rate, > 0. Below 1 per second the window stretches instead
@@ -50,9 +50,9 @@ class RateLimiter:
     def acquire(self, units: int, *, max_wait_s: float) -> float | None:
         """Take ``units`` permits, waiting at most ``max_wait_s`` in all.
 
-        Returns the seconds this call slept for permits, or ``None`` when the permits would not
-        come in time (none are then waited for; permits already taken for part of ``units`` stay
-        spent, which only errs on the side of fewer requests).
+        Returns the seconds this call slept for permits, or ``None`` as soon as it is clear the
+        rest would not come in time (permits already taken for part of ``units`` stay spent,
+        which only errs on the side of fewer requests).
         """
         if units <= 0:
             return 0.0
@@ -65,12 +65,13 @@ class RateLimiter:
         left = units
         try:
             while left:
-                piece = min(left, self.burst)
+                # One unit per put: a multi-unit put would wait for room for all of it while
+                # part of the window stays unused.
                 now_ms = int(self._clock() * 1000)
                 self._bucket.leak(now_ms)
-                item = RateItem(self.name, now_ms, piece)
+                item = RateItem(self.name, now_ms, 1)
                 if self._bucket.put(item):
-                    left -= piece
+                    left -= 1
                     continue
                 wait_ms = self._bucket.waiting(item)  # an int: the in-memory bucket is sync
                 assert isinstance(wait_ms, int)

@@ -1,0 +1,377 @@
+"""Batches through the façade: order, de-duplication, per-symbol fallback, bounds, frames."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resilient_provider import DataSource, FetchResult, InvalidSymbolError
+from resilient_provider.batch import (
+    PROGRESS_MIN_SYMBOLS,
+    chunk_limit,
+    plan_batch,
+    progress_bar,
+    split_evenly,
+)
+from resilient_provider.cache import CacheEntry, MemoryCache
+from resilient_provider.errors import ServerError, SymbolNotFoundError
+from resilient_provider.providers.protocol import InfoOrError
+from resilient_provider.testing import FakeClock, Raise, ScriptedProvider, make_info
+from tests.conftest import MakeFacade
+
+DOWN = ServerError("HTTP 503")
+
+
+class CountingCache(MemoryCache):
+    """A memory cache that records which symbols each ``get_many`` asked for."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.get_many_calls: list[list[str]] = []
+
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
+        self.get_many_calls.append(list(symbols))
+        return super().get_many(symbols)
+
+
+# --- what is asked -------------------------------------------------------------------------------
+
+
+def test_results_come_back_in_input_order_keyed_as_given(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    results = facade.batch_fetch(["msft", " aapl ", "^GSPC", "BRK-B"])
+    assert list(results) == ["msft", " aapl ", "^GSPC", "BRK-B"]
+    assert [r.symbol for r in results.values()] == ["MSFT", "AAPL", "^GSPC", "BRK-B"]
+    assert [r.ticker for r in results.values()] == ["msft", " aapl ", "^GSPC", "BRK-B"]
+
+
+def test_duplicates_and_case_variants_are_fetched_once(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one")
+    facade = make_facade(primary, max_concurrent_requests=1)
+    results = facade.batch_fetch(["AAPL", "aapl", "AAPL", " Aapl", "MSFT"])
+    assert list(results) == ["AAPL", "aapl", " Aapl", "MSFT"]
+    assert primary.calls == [["AAPL", "MSFT"]]
+    assert results["aapl"].data == results["AAPL"].data
+    assert facade.get_reliability_stats()["total_requests"] == 2
+
+
+def test_invalid_symbols_are_reported_without_any_io(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one")
+    cache = CountingCache(FakeClock())
+    facade = make_facade(primary, cache=cache)
+    bad = ["../etc/passwd", "", "ſPY", "A" * 40, None, 3.5]
+    results = facade.batch_fetch(bad)
+    assert primary.calls == [] and cache.get_many_calls == []
+    assert list(results) == bad
+    for key, result in results.items():
+        assert result.source is DataSource.ERROR
+        assert result.error is not None and result.error.code == "invalid_symbol"
+        assert repr(key)[:20] in result.error.message or key == ""
+    assert facade.get_reliability_stats()["total_requests"] == 0
+
+
+def test_invalid_symbols_do_not_stop_the_valid_ones(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    info = facade.batch_get_ticker_info(["AAPL", "AAPL/../v7", "MSFT"])
+    assert [i["_data_source"] for i in info.values()] == ["primary", "error", "primary"]
+    assert info["AAPL/../v7"]["_error_code"] == "invalid_symbol"
+
+
+def test_a_single_string_is_refused_rather_than_read_as_letters(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    with pytest.raises(InvalidSymbolError, match=r"'AAPL'.*wrap it in a list"):
+        facade.batch_fetch("AAPL")
+
+
+@pytest.mark.parametrize(("symbols", "message"), [
+    (42, "iterable of strings, got int"),
+    ([["AAPL"]], "unhashable list"),
+])
+def test_non_iterables_and_unhashable_items_are_type_errors(make_facade: MakeFacade, symbols: Any,
+                                                             message: str) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    with pytest.raises(TypeError, match=message):
+        facade.batch_fetch(symbols)
+
+
+def test_an_empty_batch_is_an_empty_answer(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one")
+    assert make_facade(primary).batch_fetch([]) == {}
+    assert primary.calls == []
+
+
+def test_a_closed_facade_refuses_batches(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    facade.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        facade.batch_fetch(["AAPL"])
+
+
+# --- per-symbol fallback inside a batch ----------------------------------------------------------
+
+
+def test_only_what_the_primary_failed_goes_on_and_only_what_is_missing_hits_the_cache(
+        make_facade: MakeFacade, clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", {"B": DOWN, "C": DOWN, "D": DOWN})
+    secondary = ScriptedProvider("two", {"C": DOWN, "D": DOWN})
+    cache = CountingCache(clock)
+    cache.set("C", make_info("C"), fetched_at=clock() - 60, provider="one")
+    facade = make_facade(primary, secondary, cache=cache, max_concurrent_requests=1,
+                         provider_defaults={"retry": {"max_attempts": 1},
+                                            "breaker": {"failure_threshold": 100}})
+    results = facade.batch_fetch(["A", "B", "C", "D", "E"])
+    assert primary.calls == [["A", "B", "C", "D", "E"]]
+    assert secondary.calls == [["B", "C", "D"]]
+    assert cache.get_many_calls == [["C", "D"]]
+    assert {k: r.source.value for k, r in results.items()} == {
+        "A": "primary", "B": "fallback", "C": "cache_fresh", "D": "error", "E": "primary"}
+
+
+def test_a_provider_call_that_raises_sends_its_chunk_on_without_failing_the_batch(
+        make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one", {"X": Raise(RuntimeError("boom"))})
+    facade = make_facade(primary, ScriptedProvider("two"), max_concurrent_requests=2,
+                         batch_size=2, provider_defaults={"retry": {"max_attempts": 1}})
+    results = facade.batch_fetch(["A", "B", "X", "Y"])
+    assert all(r.success for r in results.values())
+    sources = {k: r.source for k, r in results.items()}
+    chunk_with_x = next(c for c in primary.calls if "X" in c)
+    assert {s for s, src in sources.items() if src is DataSource.FALLBACK} == set(chunk_with_x)
+
+
+def test_an_unknown_symbol_fails_alone(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one", {"NOPE": SymbolNotFoundError("no such symbol")})
+    secondary = ScriptedProvider("two")
+    facade = make_facade(primary, secondary, max_concurrent_requests=1)
+    results = facade.batch_fetch(["A", "NOPE", "B"])
+    assert [r.source.value for r in results.values()] == ["primary", "error", "primary"]
+    assert results["NOPE"].error is not None
+    assert results["NOPE"].error.code == "symbol_not_found"
+    assert secondary.calls == []  # a symbol that does not exist is not asked elsewhere
+
+
+# --- chunks and concurrency ----------------------------------------------------------------------
+
+
+class GatedProvider:
+    """Answers after a short bounded wait, recording how many calls overlapped."""
+
+    def __init__(self) -> None:
+        self.name = "gated"
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.calls: list[list[str]] = []
+        self._never = threading.Event()
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.calls.append(list(symbols))
+        self._never.wait(0.02)  # long enough for the other workers' calls to overlap
+        with self._lock:
+            self.in_flight -= 1
+        return {s: make_info(s) for s in symbols}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_provider_calls_in_flight_never_exceed_max_concurrent_requests(
+        make_facade: MakeFacade, limit: int) -> None:
+    provider = GatedProvider()
+    facade = make_facade(provider, max_concurrent_requests=limit, batch_size=2)  # type: ignore[arg-type]
+    symbols = [f"S{i}" for i in range(24)]
+    results = facade.batch_fetch(symbols)
+    assert all(r.source is DataSource.PRIMARY for r in results.values())
+    assert provider.max_in_flight == limit
+    assert sorted(s for call in provider.calls for s in call) == sorted(symbols)
+    assert max(len(call) for call in provider.calls) <= 2
+
+
+def test_a_batch_that_fits_one_chunk_is_one_provider_call(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one")
+    make_facade(primary, max_concurrent_requests=1, batch_size=50).batch_fetch(
+        [f"S{i}" for i in range(50)])
+    assert len(primary.calls) == 1 and len(primary.calls[0]) == 50
+
+
+@given(n=st.integers(0, 300), workers=st.integers(1, 16), max_size=st.integers(1, 40))
+def test_chunks_cover_every_symbol_once_in_order_and_evenly(n: int, workers: int,
+                                                            max_size: int) -> None:
+    symbols = [f"S{i}" for i in range(n)]
+    chunks = split_evenly(symbols, workers=workers, max_size=max_size)
+    assert [s for chunk in chunks for s in chunk] == symbols
+    if n:
+        sizes = [len(c) for c in chunks]
+        assert max(sizes) <= max_size and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+        assert len(chunks) == n or len(chunks) % workers == 0
+
+
+def test_chunks_shrink_under_a_rate_limit_so_permits_fit_the_deadline() -> None:
+    assert chunk_limit(25, workers=8, rate_per_s=0, deadline_s=30) == 25
+    assert chunk_limit(25, workers=8, rate_per_s=5, deadline_s=30) == 9   # 8 chunks of 9 at 5/s: 14.4 s
+    assert chunk_limit(25, workers=8, rate_per_s=0.1, deadline_s=30) == 1
+    assert chunk_limit(25, workers=1, rate_per_s=100, deadline_s=30) == 25
+
+
+def test_a_large_batch_under_a_rate_limit_is_paced_not_throttled(make_facade: MakeFacade,
+                                                                 clock: FakeClock) -> None:
+    primary = ScriptedProvider("one")
+    facade = make_facade(primary, ScriptedProvider("two"), max_concurrent_requests=4,
+                         deadline_s=30, provider_defaults={"rate_limit_per_s": 10})
+    start = clock()
+    results = facade.batch_fetch([f"S{i}" for i in range(200)])
+    assert all(r.source is DataSource.PRIMARY for r in results.values())
+    assert clock() - start == pytest.approx(19.0, abs=0.1)  # 10 free, then 10 a second
+    assert facade.get_reliability_stats()["providers"]["one"]["skipped"] == {}
+
+
+# --- coalescing ----------------------------------------------------------------------------------
+
+
+class HeldProvider:
+    """Blocks its first call until released, so other requests arrive while it is in flight."""
+
+    def __init__(self) -> None:
+        self.name = "held"
+        self.calls: list[list[str]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        self.calls.append(list(symbols))
+        self.started.set()
+        self.release.wait(5)
+        return {s: make_info(s) for s in symbols}
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def wait_until(condition: Any, timeout_s: float = 5.0) -> None:
+    event = threading.Event()
+    for _ in range(int(timeout_s / 0.005)):
+        if condition():
+            return
+        event.wait(0.005)
+    raise AssertionError("condition not reached")
+
+
+def test_concurrent_requests_for_one_symbol_share_one_provider_call(make_facade: MakeFacade) -> None:
+    provider = HeldProvider()
+    facade = make_facade(provider)  # type: ignore[arg-type]
+    answers: list[FetchResult] = []
+    first = threading.Thread(target=lambda: answers.append(facade.fetch("AAPL")))
+    first.start()
+    assert provider.started.wait(5)
+    second = threading.Thread(target=lambda: answers.append(facade.fetch("aapl")))
+    batch: dict[str, FetchResult] = {}
+    third = threading.Thread(target=lambda: batch.update(facade.batch_fetch(["AAPL", "MSFT"])))
+    second.start()
+    third.start()
+    wait_until(lambda: facade._coalescer.waiting() == 2)
+    provider.release.set()
+    for thread in (first, second, third):
+        thread.join(5)
+    assert provider.calls == [["AAPL"], ["MSFT"]]
+    assert {a.ticker for a in answers} == {"AAPL", "aapl"}
+    assert answers[0].data == answers[1].data == batch["AAPL"].data
+    stats = facade.get_reliability_stats()
+    assert stats["total_requests"] == 4 and stats["coalesced_requests"] == 2
+    assert stats["providers"]["held"]["calls"] == 2
+
+
+def test_requests_after_a_fetch_ends_call_the_provider_again(make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one")
+    facade = make_facade(primary)
+    facade.fetch("AAPL")
+    facade.fetch("AAPL")
+    assert primary.calls == [["AAPL"], ["AAPL"]]
+    assert facade._coalescer.in_flight() == 0
+
+
+# --- async twins ---------------------------------------------------------------------------------
+
+
+def test_async_batch_twins_answer_inside_a_running_event_loop(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+
+    async def main() -> tuple[dict[str, FetchResult], dict[str, Any]]:
+        return (await facade.abatch_fetch(["A", "B"]),
+                await facade.abatch_get_ticker_info(["C", "../x"]))
+
+    fetched, info = asyncio.run(main())
+    assert [r.source for r in fetched.values()] == [DataSource.PRIMARY] * 2
+    assert [i["_data_source"] for i in info.values()] == ["primary", "error"]
+
+
+def test_async_batch_twins_raise_bad_input_in_the_callers_frame(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one"))
+    with pytest.raises(InvalidSymbolError):
+        asyncio.run(facade.abatch_fetch("AAPL"))
+
+
+# --- frames --------------------------------------------------------------------------------------
+
+
+def test_as_frame_gives_a_dataframe_indexed_by_symbol_with_tag_columns(
+        make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one", {"NOPE": SymbolNotFoundError("no such symbol")}))
+    frame = facade.batch_get_ticker_info(["msft", "AAPL", "NOPE", "../x"], as_frame=True)
+    assert list(frame.index) == ["msft", "AAPL", "NOPE", "../x"]
+    assert frame.index.name == "symbol"
+    for column in ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error"):
+        assert column in frame.columns
+    assert frame.loc["AAPL", "regularMarketPrice"] == make_info("AAPL")["regularMarketPrice"]
+    assert list(frame["_data_source"]) == ["primary", "primary", "error", "error"]
+    assert frame.loc["NOPE", "_error_code"] == "symbol_not_found"
+    assert "no such symbol" in frame.loc["NOPE", "_error"]
+    assert frame.loc["msft", "_provider"] == "one"
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("total", "wanted", "stream", "shown"), [
+    (PROGRESS_MIN_SYMBOLS, None, Terminal(), True),
+    (PROGRESS_MIN_SYMBOLS - 1, None, Terminal(), False),
+    (500, None, io.StringIO(), False),   # not a terminal
+    (500, False, Terminal(), False),
+    (5, True, io.StringIO(), True),
+])
+def test_the_progress_bar_shows_for_large_batches_on_a_terminal(total: int, wanted: bool | None,
+                                                                 stream: io.StringIO,
+                                                                 shown: bool) -> None:
+    with progress_bar(total, wanted, stream=stream) as bar:
+        bar.advance(total)
+    assert (type(bar).__name__ == "_RichProgress") is shown
+
+
+def test_a_batch_on_a_terminal_draws_its_bar_on_stderr(make_facade: MakeFacade,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    make_facade(ScriptedProvider("one")).batch_fetch([f"S{i}" for i in range(30)])
+    assert "30/30" in terminal.getvalue()
+
+
+def test_plan_keeps_input_errors_apart_from_symbols() -> None:
+    plan = plan_batch(["a", "A", "b!", "B"])
+    assert plan.keys == ("a", "A", "b!", "B")
+    assert plan.symbols == ("A", "B")
+    assert set(plan.invalid) == {"b!"}
