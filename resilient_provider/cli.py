@@ -7,11 +7,18 @@ import json
 import logging
 import os
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ConfigError, InvalidSymbolError
 from .strategy.cascade import format_duration
+
+if TYPE_CHECKING:
+    from .result import FetchResult
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -45,6 +52,23 @@ def _build_parser() -> argparse.ArgumentParser:
     info.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV),
                       help=f"YAML configuration file (default: ${CONFIG_ENV}, "
                            "else built-in defaults with RESILIENT_PROVIDER_* env overrides)")
+    batch = commands.add_parser(
+        "batch", help="fetch every symbol listed in a file and write CSV, JSON or Parquet",
+        description="Reads symbols from FILE (one per line, # comments; or a CSV file, using "
+                    "its 'symbol' or 'ticker' column, else the first) and fetches them as one "
+                    "batch: duplicates once, bad symbols reported as error rows. Exit code 0 "
+                    "when every symbol got data (live or cached), 1 when any did not, 2 on bad "
+                    "input or configuration.")
+    batch.add_argument("file", metavar="FILE", help="the symbols file; - reads standard input")
+    batch.add_argument("-o", "--output", metavar="PATH",
+                       help="write here instead of standard output (required for parquet)")
+    batch.add_argument("--format", choices=("csv", "json", "parquet"),
+                       help="output format (default: from the --output extension, else csv); "
+                            "parquet needs pyarrow: pip install 'resilient-provider[parquet]'")
+    batch.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (it is shown only on a terminal anyway)")
+    batch.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV),
+                       help=f"YAML configuration file (default: ${CONFIG_ENV})")
     demo = commands.add_parser(
         "demo", help="walk through a scripted outage offline and show every data source",
         description="Runs the cascade over scripted providers and a fake clock: both sources "
@@ -107,6 +131,62 @@ def _cmd_info(symbols: Sequence[str], fmt: str, config: str | None) -> int:
     return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
 
 
+def _fail(message: str) -> int:
+    print(f"resilient-provider: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .facade import ResilientProvider
+    from .symbols_file import SymbolsFileError, read_symbols
+
+    fmt = args.format or _format_of(args.output)
+    if fmt == "parquet" and not args.output:
+        return _fail("--format parquet writes a file: give it with --output PATH")
+    try:
+        symbols = read_symbols(sys.stdin if args.file == "-" else Path(args.file))
+        provider = (ResilientProvider.from_config(args.config) if args.config
+                    else ResilientProvider())
+    except (SymbolsFileError, ConfigError) as exc:
+        return _fail(str(exc))
+    started = time.perf_counter()
+    with provider:
+        results = list(provider.batch_fetch(
+            symbols, progress=False if args.no_progress else None).values())
+    try:
+        _write(results, fmt, args.output)
+    except ModuleNotFoundError as exc:
+        return _fail(f"{exc.name} is needed for {fmt} output: "
+                     "pip install 'resilient-provider[parquet]'")
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    mix = Counter(r.source.value for r in results)
+    print(f"{len(results)} symbols in {time.perf_counter() - started:.1f}s: "
+          + ", ".join(f"{count} {source}" for source, count in mix.most_common()),
+          file=sys.stderr)
+    return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
+
+
+def _format_of(output: str | None) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in ("csv", "json", "parquet") else "csv"
+
+
+def _write(results: list[FetchResult], fmt: str, output: str | None) -> None:
+    from .output import write_csv, write_json, write_parquet
+
+    if fmt == "parquet":
+        assert output is not None
+        write_parquet(results, Path(output))
+        return
+    writer = write_json if fmt == "json" else write_csv
+    if output is None:
+        writer(results, sys.stdout)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as stream:
+        writer(results, stream)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _build_parser()
@@ -120,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "info":
         fmt = "json" if args.json else "csv" if args.csv else "table"
         return _cmd_info(args.symbols, fmt, args.config)
+    if args.command == "batch":
+        return _cmd_batch(args)
     if args.command == "demo":
         return _cmd_demo(args.json)
     parser.print_help(sys.stderr)
