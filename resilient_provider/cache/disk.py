@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ from .base import CacheEntry, cache_key, decode_entry, encode_entry
 log = get_logger(__name__)
 
 _MODE_NAMES = {MODE_RAW: "raw", MODE_BINARY: "binary", MODE_TEXT: "text", MODE_PICKLE: "pickle"}
+
+#: Keys per query in :meth:`DiskCache.get_many`: well below SQLite's oldest limit on query
+#: parameters (999).
+_READ_BATCH = 500
 
 #: Rows checked per write transaction in :meth:`DiskCache.prune`: bounds how long other
 #: writers (threads or processes) wait on the lock.
@@ -122,13 +127,33 @@ class DiskCache:
             return None
 
     def get_many(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
-        """Entries for those ``symbols`` that have a readable one, over one connection."""
-        entries: dict[str, CacheEntry] = {}
-        for symbol in dict.fromkeys(symbols):
-            entry = self.get(symbol)
-            if entry is not None:
-                entries[symbol] = entry
-        return entries
+        """Entries for those ``symbols`` that have a readable one, in the order asked.
+
+        diskcache has no multi-get and its ``get`` is one query per key, so a warm 500-symbol
+        batch would spend most of its time in SQLite round trips. This runs the query of
+        diskcache's own fast ``get`` path (the path it takes with statistics off and
+        least-recently-stored eviction, both pinned in :meth:`_open_cache`) for up to
+        :data:`_READ_BATCH` keys at once, and hands each row to the disk's ``fetch`` as ``get``
+        does: same rows, same expiry, same refusal of pickles, a fraction of the time.
+        """
+        wanted = {cache_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
+        keys = list(wanted)
+        found: dict[str, CacheEntry] = {}
+        for start in range(0, len(keys), _READ_BATCH):
+            part = keys[start:start + _READ_BATCH]
+            marks = ",".join("?" * len(part))
+            rows = self._cache._sql(
+                "SELECT key, mode, filename, value FROM Cache WHERE raw = 1"
+                f" AND key IN ({marks}) AND (expire_time IS NULL OR expire_time > ?)",
+                (*part, time.time())).fetchall()
+            for key, mode, filename, value in rows:
+                try:
+                    found[key] = self._entry(self._cache.disk.fetch(mode, filename, value, False))
+                except RefusedRowError as exc:
+                    self._drop(key, exc)
+                except OSError:
+                    pass  # its value file was deleted meanwhile: missing, as for get
+        return {wanted[key]: found[key] for key in keys if key in found}
 
     def set(self, symbol: str, data: Mapping[str, Any], *, fetched_at: float,
             provider: str) -> None:
@@ -192,8 +217,11 @@ class DiskCache:
     def _load(self, key: str) -> CacheEntry | None:
         """The entry under ``key`` or None; :class:`RefusedRowError` for an unreadable row."""
         raw = self._cache.get(key)
-        if raw is None:
-            return None
+        return None if raw is None else self._entry(raw)
+
+    @staticmethod
+    def _entry(raw: bytes) -> CacheEntry:
+        """The entry stored as ``raw``; :class:`RefusedRowError` when it is none."""
         entry = decode_entry(raw)
         if entry is None:
             raise RefusedRowError("not a cache entry (garbage or an older schema)")

@@ -142,6 +142,34 @@ def test_get_many_returns_readable_entries_beside_an_unreadable_one(disk: DiskCa
     assert disk.get_many(["AAPL", "MSFT"]) == {"MSFT": CacheEntry({"p": 1}, 100.0, "one")}
 
 
+def test_get_many_reads_more_symbols_than_one_query_holds_in_the_order_asked(
+        disk: DiskCache) -> None:
+    stored = [f"S{i}" for i in range(1201)]  # three bulk queries' worth
+    disk.set_many({s: CacheEntry({"i": i}, 100.0, "one") for i, s in enumerate(stored)})
+    asked = ["NOPE", *reversed(stored), "S7", "ALSO.NOPE"]
+    got = disk.get_many(asked)
+    assert list(got) == list(reversed(stored))
+    assert got["S1200"] == CacheEntry({"i": 1200}, 100.0, "one")
+
+
+def test_get_many_reads_a_value_file_that_vanished_as_missing(disk: DiskCache, cache_dir: Path
+                                                              ) -> None:
+    disk.set("AAPL", BIG, fetched_at=100.0, provider="one")
+    disk.set("MSFT", {"p": 1}, fetched_at=100.0, provider="one")
+    (cache_dir / (stored_row(cache_dir, KEY) or ())[1]).unlink()
+    assert disk.get_many(["AAPL", "MSFT"]) == {"MSFT": CacheEntry({"p": 1}, 100.0, "one")}
+
+
+def test_get_many_leaves_out_rows_diskcache_has_expired(disk: DiskCache, cache_dir: Path) -> None:
+    plant_entry = orjson.dumps({"v": 1, "data": {}, "fetched_at": 1.0, "provider": "x"})
+    # cull_limit 0: diskcache would otherwise delete the expired row on the next write.
+    with diskcache.Cache(str(cache_dir), disk=JsonOnlyDisk, cull_limit=0) as raw:
+        raw.set(KEY, plant_entry, expire=-1)  # expired the moment it was written
+        raw.set(cache_key("MSFT"), plant_entry)
+    assert stored_row(cache_dir, KEY) is not None
+    assert set(disk.get_many(["AAPL", "MSFT"])) == {"MSFT"}
+
+
 def test_row_with_a_pickled_key_is_never_unpickled_by_prune(disk: DiskCache, cache_dir: Path,
                                                             tmp_path: Path) -> None:
     marker = tmp_path / "unpickled"
