@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from os import PathLike
 from types import TracebackType
 from typing import Any, Self
@@ -126,7 +127,8 @@ class ResilientProvider:
         """
         normalized = normalize_symbol(symbol)
         self._check_open()
-        return self._walk([normalized])[normalized].with_ticker(symbol)
+        result = self._walk([normalized])[normalized]
+        return result if result.ticker == symbol else result.with_ticker(symbol)
 
     def get_ticker_info(self, symbol: str) -> dict[str, Any]:
         """The info dict for ``symbol`` with ``_data_source``, ``_provider``, ``_is_stale``,
@@ -178,23 +180,36 @@ class ResilientProvider:
         return {key: result.to_tagged_dict() for key, result in results.items()}
 
     def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
-        workers = self.settings.max_concurrent_requests
-        primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
-        size = chunk_limit(self.settings.batch_size, workers=workers, rate_per_s=primary_rate,
-                           deadline_s=self.settings.deadline_s)
-        chunks = split_evenly(plan.symbols, workers=workers, max_size=size)
         with progress_bar(len(plan.symbols), progress) as bar:
-            results = run_chunks(chunks, self._walk, workers=workers, progress=bar)
+            results: dict[str, FetchResult] = {}
+            walk = self._walk
+            if self.settings.cache.read_through:
+                # Fresh entries for the whole batch in one read, here: a warm portfolio needs
+                # no threads, and the chunks then walk the chain without reading again.
+                results = self._cascade.serve_fresh(plan.symbols)
+                bar.advance(len(results))
+                walk = partial(self._walk, step=self._cascade.walk)
+            todo = [s for s in plan.symbols if s not in results]
+            workers = self.settings.max_concurrent_requests
+            primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
+            size = chunk_limit(self.settings.batch_size, workers=workers,
+                               rate_per_s=primary_rate, deadline_s=self.settings.deadline_s)
+            chunks = split_evenly(todo, workers=workers, max_size=size)
+            results.update(run_chunks(chunks, walk, workers=workers, progress=bar))
         return assemble(plan, results)
 
-    def _walk(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """The cascade for distinct normalised ``symbols`` in one slot, sharing walks in flight.
+    def _walk(self, symbols: Sequence[str], *,
+              step: Callable[[Sequence[str]], dict[str, FetchResult]] | None = None,
+              ) -> dict[str, FetchResult]:
+        """The cascade (or ``step``) for distinct normalised ``symbols`` in one slot, sharing
+        walks in flight.
 
         The slot is taken before symbols are claimed, so a claimed symbol is always being
         fetched and whoever waits for it waits at most one walk.
         """
         with correlation_scope(), self._slots:
-            outcome = self._coalescer.run(symbols, self._cascade.run, wait_s=self._join_wait_s)
+            outcome = self._coalescer.run(symbols, step or self._cascade.run,
+                                          wait_s=self._join_wait_s)
         if outcome.joined:
             self.stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
         return outcome.results

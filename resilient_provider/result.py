@@ -50,7 +50,11 @@ def iso_utc(epoch_s: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """The full answer for one symbol: the data (or error) plus its provenance and trace."""
+    """The full answer for one symbol: the data (or error) plus its provenance and trace.
+
+    ``ticker`` is what the caller asked for, as spelled (``" aapl"``); it defaults to
+    ``symbol``, the normalised form.
+    """
 
     symbol: str
     source: DataSource
@@ -63,6 +67,10 @@ class FetchResult:
     error: ResilientProviderError | None = None
     attempts: tuple[Attempt, ...] = field(default_factory=tuple)
     ticker: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ticker is None:  # asked for as spelled: the ticker is the symbol
+            object.__setattr__(self, "ticker", self.symbol)
 
     @property
     def success(self) -> bool:
@@ -83,7 +91,7 @@ class FetchResult:
             error = self.error
             return {
                 "symbol": self.symbol,
-                "ticker": self.ticker if self.ticker is not None else self.symbol,
+                "ticker": self.ticker,
                 "error": error.message if error is not None else "no data",
                 "_error_code": error.code if error is not None else "error",
                 "_data_source": DataSource.ERROR.value,

@@ -78,10 +78,10 @@ class ReliabilityStats:
             self._providers[name] = counters
         return counters
 
-    def record_request(self, source: DataSource) -> None:
-        """One symbol request was answered from ``source``."""
+    def record_request(self, source: DataSource, count: int = 1) -> None:
+        """``count`` symbol requests were answered from ``source``."""
         with self._lock:
-            self._by_source[source] += 1
+            self._by_source[source] += count
 
     def record_coalesced(self, sources: Iterable[DataSource]) -> None:
         """Requests answered by sharing a concurrent request's result (one source each)."""

@@ -30,6 +30,7 @@ from .timeouts import Deadline
 log = get_logger(__name__)
 
 _SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code, ThrottledError.code})
+_READ_THROUGH = (Attempt("cache", "success", "fresh entry (read-through)"),)
 
 
 def format_duration(seconds: float) -> str:
@@ -53,23 +54,49 @@ class Cascade:
         self._stats = stats
 
     def run(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """Answer every one of ``symbols`` (validated, distinct), in order."""
+        """Answer every one of ``symbols`` (validated, distinct), in order.
+
+        With ``cache.read_through`` a fresh cache entry is served first (:meth:`serve_fresh`)
+        and only the rest :meth:`walk` the chain.
+        """
+        if not self.settings.cache.read_through:
+            return self.walk(symbols)
+        answered = self.serve_fresh(symbols)
+        rest = [s for s in symbols if s not in answered]
+        if rest:
+            answered.update(self.walk(rest))
+        return {symbol: answered[symbol] for symbol in symbols}
+
+    def serve_fresh(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+        """Answers for those of ``symbols`` that have a fresh cache entry, from one ``get_many``;
+        the others are left out. No provider is called."""
+        started = time.perf_counter()
+        cached = self._cache_get(symbols)
+        now = self._clock()
+        fresh_for = self.settings.cache.fresh_for
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        served: dict[str, FetchResult] = {}
+        for symbol, entry in cached.items():
+            age_s = entry.age_s(now)
+            if age_s < fresh_for:
+                served[symbol] = FetchResult(
+                    symbol=symbol, source=DataSource.CACHE_FRESH, data=entry.data,
+                    provider=entry.provider, fetched_at=entry.fetched_at, age_s=age_s,
+                    latency_ms=latency_ms, attempts=_READ_THROUGH)
+        if served:
+            self._stats.record_request(DataSource.CACHE_FRESH, len(served))
+        return served
+
+    def walk(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+        """The chain for ``symbols`` (validated, distinct): providers in order, then the cache
+        for those still missing, then an error for those still missing."""
         started = time.perf_counter()
         deadline = Deadline(self.settings.deadline_s, self._clock)
         trace: dict[str, list[Attempt]] = {s: [] for s in symbols}
         errors: dict[str, list[ResilientProviderError]] = {s: [] for s in symbols}
         answers: dict[str, tuple[DataSource, CacheEntry, float]] = {}
-        cached: dict[str, CacheEntry] | None = None
 
-        if self.settings.cache.read_through:
-            cached = self._cache_get(symbols)
-            now = self._clock()
-            for symbol, entry in cached.items():
-                if entry.age_s(now) < self.settings.cache.fresh_for:
-                    answers[symbol] = (DataSource.CACHE_FRESH, entry, entry.age_s(now))
-                    trace[symbol].append(Attempt("cache", "success", "fresh entry (read-through)"))
-
-        pending = [s for s in symbols if s not in answers]
+        pending = list(symbols)
         chain = self.providers if self.settings.enable_fallback else self.providers[:1]
         for index, provider in enumerate(chain):
             if not pending:
@@ -97,9 +124,7 @@ class Cascade:
 
         missing = [s for s in symbols if s not in answers]
         if missing:
-            if cached is None:
-                cached = self._cache_get(missing)
-            answers.update(self._from_cache(missing, cached, trace))
+            answers.update(self._from_cache(missing, self._cache_get(missing), trace))
 
         latency_ms = (time.perf_counter() - started) * 1000.0
         results: dict[str, FetchResult] = {}

@@ -134,6 +134,41 @@ def test_only_what_the_primary_failed_goes_on_and_only_what_is_missing_hits_the_
         "A": "primary", "B": "fallback", "C": "cache_fresh", "D": "error", "E": "primary"}
 
 
+def test_read_through_serves_the_fresh_part_of_a_batch_from_one_read_before_any_call(
+        make_facade: MakeFacade, clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", {"D": DOWN})
+    cache = CountingCache(clock)
+    cache.set("A", make_info("A"), fetched_at=clock() - 60, provider="one")        # fresh
+    cache.set("B", make_info("B"), fetched_at=clock() - 7200, provider="one")      # stale
+    cache.set("D", make_info("D"), fetched_at=clock() - 7200, provider="one")      # stale
+    facade = make_facade(primary, cache=cache, max_concurrent_requests=1,
+                         cache_settings={"backend": "memory", "read_through": True,
+                                         "fresh_for": "1h"},
+                         provider_defaults={"retry": {"max_attempts": 1}})
+    results = facade.batch_fetch(["A", "B", "C", "D"])
+    assert {k: r.source.value for k, r in results.items()} == {
+        "A": "cache_fresh", "B": "primary", "C": "primary", "D": "cache_stale"}
+    assert primary.calls == [["B", "C", "D"]]
+    # The whole batch once up front; then only what every provider failed, for a stale entry.
+    assert cache.get_many_calls == [["A", "B", "C", "D"], ["D"]]
+    assert facade.get_reliability_stats()["total_requests"] == 4
+
+
+def test_a_warm_batch_under_read_through_calls_no_provider(make_facade: MakeFacade,
+                                                           clock: FakeClock) -> None:
+    primary = ScriptedProvider("one")
+    cache = MemoryCache(clock=clock)
+    facade = make_facade(primary, cache=cache,
+                         cache_settings={"backend": "memory", "read_through": True})
+    symbols = [f"S{i}" for i in range(40)]
+    facade.batch_fetch(symbols)
+    calls_when_cold = len(primary.calls)
+    info = facade.batch_get_ticker_info(["s3", *symbols])
+    assert calls_when_cold >= 1 and len(primary.calls) == calls_when_cold
+    assert {i["_data_source"] for i in info.values()} == {"cache_fresh"}
+    assert info["s3"]["symbol"] == "S3" and list(info)[:2] == ["s3", "S0"]
+
+
 def test_a_provider_call_that_raises_sends_its_chunk_on_without_failing_the_batch(
         make_facade: MakeFacade) -> None:
     primary = ScriptedProvider("one", {"X": Raise(RuntimeError("boom"))})
