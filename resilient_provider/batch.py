@@ -23,6 +23,11 @@ from .symbols import normalize_symbol
 #: Batches of at least this many distinct symbols show a progress bar on a terminal.
 PROGRESS_MIN_SYMBOLS = 20
 
+#: Chunks of a batch in flight per provider-call slot (``max_concurrent_requests``): a chunk
+#: waiting out a retry backoff holds no slot, and another chunk uses it meanwhile, so a batch
+#: under 429s keeps its providers busy instead of sleeping in step.
+CHUNKS_PER_SLOT = 2
+
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
@@ -85,16 +90,19 @@ def chunk_limit(batch_size: int, *, workers: int, rate_per_s: float, deadline_s:
 
 
 def split_evenly(symbols: Sequence[str], *, workers: int, max_size: int) -> list[list[str]]:
-    """Cut ``symbols`` into chunks of at most ``max_size`` that keep ``workers`` equally busy.
+    """Cut ``symbols`` into as few chunks of at most ``max_size`` as will do, sizes differing by
+    at most one.
 
-    The number of chunks is a multiple of ``workers`` (up to one symbol per chunk), and sizes
-    differ by at most one, so no worker is left with a long tail while the others idle.
+    A batch that needs more chunks than ``workers`` gets a multiple of ``workers`` (whole
+    rounds), so no worker is left with a long tail while the others idle. A smaller one stays
+    as few provider calls as it can: the built-in adapters fetch a call's symbols in parallel.
     """
     n = len(symbols)
     if n == 0:
         return []
-    rounds = math.ceil(n / (workers * max_size))
-    count = min(n, workers * rounds)
+    count = math.ceil(n / max_size)
+    if count > workers:
+        count = min(n, workers * math.ceil(count / workers))
     size, extra = divmod(n, count)
     chunks, start = [], 0
     for index in range(count):

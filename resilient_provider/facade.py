@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .batch import (
+    CHUNKS_PER_SLOT,
     BatchPlan,
     assemble,
     chunk_limit,
@@ -44,7 +45,8 @@ class ResilientProvider:
     For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry
     younger than ``cache.fresh_for`` → one younger than ``cache.max_stale_age`` → a tagged error.
     Concurrent requests for the same symbol share one walk of that chain; at most
-    ``max_concurrent_requests`` walks run at once.
+    ``max_concurrent_requests`` provider calls are in flight at once (a call waiting out a
+    retry backoff holds none).
 
     Args:
         providers: the chain, first is primary; default: built from ``settings.providers``.
@@ -85,14 +87,15 @@ class ResilientProvider:
         self.cache = cache
         self.stats = ReliabilityStats(clock=self._clock)
         rng = rng if rng is not None else random.Random()
+        # Provider calls in flight, all providers together; held for a call, not its backoffs.
+        self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
-                            rng=rng, stats=self.stats)
+                            rng=rng, stats=self.stats, slots=self._slots)
             for p in providers
         ]
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
                                 stats=self.stats)
-        self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
         self._coalescer = Coalescer()
         # A request sharing another's walk waits for it at most as long as that walk can take.
         self._join_wait_s = self.settings.deadline_s + max(
@@ -144,9 +147,10 @@ class ResilientProvider:
         Duplicates and case variants are fetched once (each keeps its own key). Items that are
         not ticker symbols get an ``invalid_symbol`` error result, found without any I/O; one
         bad symbol never fails the batch. The distinct symbols are cut into chunks of up to
-        ``batch_size`` that walk the fallback chain on their own, ``max_concurrent_requests``
-        at a time: within a chunk, the primary gets every symbol in one call, the next provider
-        only those it failed, and the cache (one ``get_many``) only those still missing.
+        ``batch_size`` that walk the fallback chain on their own, two per call slot
+        (``max_concurrent_requests``) at a time: within a chunk, the primary gets every symbol
+        in one call, the next provider only those it failed, and the cache (one ``get_many``)
+        only those still missing.
 
         Args:
             symbols: ticker symbols (a list, tuple, pandas Series, …; not one string).
@@ -190,7 +194,7 @@ class ResilientProvider:
                 bar.advance(len(results))
                 walk = partial(self._walk, step=self._cascade.walk)
             todo = [s for s in plan.symbols if s not in results]
-            workers = self.settings.max_concurrent_requests
+            workers = CHUNKS_PER_SLOT * self.settings.max_concurrent_requests
             primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
             size = chunk_limit(self.settings.batch_size, workers=workers,
                                rate_per_s=primary_rate, deadline_s=self.settings.deadline_s)
@@ -201,13 +205,9 @@ class ResilientProvider:
     def _walk(self, symbols: Sequence[str], *,
               step: Callable[[Sequence[str]], dict[str, FetchResult]] | None = None,
               ) -> dict[str, FetchResult]:
-        """The cascade (or ``step``) for distinct normalised ``symbols`` in one slot, sharing
-        walks in flight.
-
-        The slot is taken before symbols are claimed, so a claimed symbol is always being
-        fetched and whoever waits for it waits at most one walk.
-        """
-        with correlation_scope(), self._slots:
+        """The cascade (or ``step``) for distinct normalised ``symbols``, sharing walks in
+        flight: a symbol another walk is fetching is waited for, not fetched again."""
+        with correlation_scope():
             outcome = self._coalescer.run(symbols, step or self._cascade.run,
                                           wait_s=self._join_wait_s)
         if outcome.joined:

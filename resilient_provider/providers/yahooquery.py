@@ -97,7 +97,8 @@ class YahooQueryProvider:
         timeout_s: timeout of each HTTP request (yahooquery sends none of its own).
         base_url: send all Yahoo traffic to this URL instead (a mirror, or the fake Yahoo of
             :mod:`resilient_provider.testing`); ignored when ``session`` is given.
-        max_workers: how many chunks of symbols are fetched at once.
+        max_workers: how many chunks of symbols this provider fetches at once, all calls
+            together (one thread pool per provider, so concurrent batch chunks share it).
         chunk_size: symbols per yahooquery Ticker call.
         name: the provider name in results and stats.
     """

@@ -107,7 +107,8 @@ class YFinanceProvider:
         timeout_s: cap on each HTTP request (yfinance's own default is 30 s).
         base_url: send all Yahoo traffic to this URL instead (a mirror, or the fake Yahoo of
             :mod:`resilient_provider.testing`); ignored when ``session`` is given.
-        max_workers: how many symbols are fetched at once in a multi-symbol call.
+        max_workers: how many symbols this provider fetches at once in multi-symbol calls, all
+            calls together (one thread pool per provider, so concurrent batch chunks share it).
         name: the provider name in results and stats.
     """
 

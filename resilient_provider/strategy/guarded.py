@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +48,12 @@ class StepResult:
 
 class GuardedProvider:
     """Calls a :class:`Provider` within its policy: rate limit, breaker, timeout, retries and
-    data contract."""
+    data contract.
+
+    ``slots``, shared by the façade's providers, bounds the provider calls in flight at once
+    (``max_concurrent_requests``). A slot is held for the call itself, not for retry backoffs,
+    so a request waiting out a backoff leaves its slot to another.
+    """
 
     def __init__(
         self,
@@ -58,8 +64,10 @@ class GuardedProvider:
         sleep: Callable[[float], None],
         rng: random.Random,
         stats: ReliabilityStats,
+        slots: threading.Semaphore | None = None,
     ) -> None:
         self.provider = provider
+        self._slots = slots
         self.name = str(provider.name)
         self.policy = policy
         self._sleep = sleep
@@ -121,7 +129,8 @@ class GuardedProvider:
 
     def _attempt(self, symbols: Sequence[str],
                  deadline: Deadline) -> dict[str, ResilientProviderError | dict[str, Any]]:
-        """One call to the provider for ``symbols``, through the breaker, within the deadline."""
+        """One call to the provider for ``symbols``: rate permits, a call slot, then through the
+        breaker, all within the deadline."""
         budget_s = deadline.remaining_s()
         if budget_s <= 0.0:
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
@@ -141,6 +150,26 @@ class GuardedProvider:
                 return dict.fromkeys(symbols, DeadlineExceededError(
                     "skipped, request deadline spent waiting for rate permits",
                     provider=self.name))
+        if self._slots is None:
+            return self._call_through_breaker(symbols, deadline)
+        if not self._slots.acquire(timeout=budget_s):
+            self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
+            return dict.fromkeys(symbols, DeadlineExceededError(
+                f"skipped, no free call slot (max_concurrent_requests) within {budget_s:.1f}s",
+                provider=self.name))
+        try:
+            return self._call_through_breaker(symbols, deadline)
+        finally:
+            self._slots.release()
+
+    def _call_through_breaker(self, symbols: Sequence[str], deadline: Deadline,
+                              ) -> dict[str, ResilientProviderError | dict[str, Any]]:
+        """The call itself, if the breaker lets it through, bounded by the deadline's rest."""
+        budget_s = deadline.remaining_s()
+        if budget_s <= 0.0:
+            self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
+            return dict.fromkeys(symbols, DeadlineExceededError(
+                "skipped, request deadline spent waiting for a call slot", provider=self.name))
         permit = self.breaker.acquire()
         if permit is None:
             self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))
