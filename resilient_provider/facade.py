@@ -278,6 +278,8 @@ class ResilientProvider:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+        for guarded in self._guarded:
+            guarded.close()
         for part in self._owned:
             try:
                 part.close()

@@ -31,7 +31,7 @@ from .breaker import BreakerState, CircuitBreaker, Permit
 from .contract import check_info
 from .rate_limit import RateLimiter
 from .retry import RetryPending, build_retrying, is_retriable
-from .timeouts import Deadline, call_with_timeout
+from .timeouts import CallRunner, Deadline
 
 log = get_logger(__name__)
 
@@ -68,6 +68,7 @@ class GuardedProvider:
     ) -> None:
         self.provider = provider
         self._slots = slots
+        self._runner = CallRunner(name=f"rp-{provider.name}")
         self.name = str(provider.name)
         self.policy = policy
         self._sleep = sleep
@@ -201,8 +202,8 @@ class GuardedProvider:
               cut_by_deadline: bool) -> Mapping[str, Any] | ResilientProviderError:
         """The provider's answer, or one error standing for every symbol of the call."""
         try:
-            answers = call_with_timeout(lambda: self.provider.fetch_info(list(symbols)),
-                                        timeout_s, name=f"rp-{self.name}")
+            answers = self._runner.call(lambda: self.provider.fetch_info(list(symbols)),
+                                        timeout_s)
         except TimeoutError:
             if cut_by_deadline:
                 return DeadlineExceededError(
@@ -256,8 +257,8 @@ class GuardedProvider:
             log.info("%s: %s for %s: %s", self.name, error.code, who, error.message)
 
     def close(self) -> None:
-        """Close the wrapped provider."""
-        self.provider.close()
+        """Let the idle call threads go; the wrapped provider is its owner's to close."""
+        self._runner.close()
 
 
 def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
