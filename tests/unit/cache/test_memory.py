@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import orjson
 import pytest
 
 from resilient_provider.cache import CacheEntry, MemoryCache, cache_key
+from resilient_provider.cache.base import encode_entry
 from resilient_provider.testing import FakeClock
 
 DAY_S = 86400.0
@@ -90,3 +93,19 @@ def test_entries_stay_readable_after_close(cache: MemoryCache, clock: FakeClock)
     cache.set("AAPL", {"p": 1}, fetched_at=clock(), provider="one")
     cache.close()
     assert cache.get("AAPL") is not None
+
+
+def test_a_held_entry_takes_the_size_of_its_json_not_the_encoders_buffer(
+        cache: MemoryCache, clock: FakeClock) -> None:
+    # orjson's output keeps its grown write buffer (64 KiB for a few KiB of JSON) unless copied.
+    info = {f"field{i:03d}": f"text {i}" if i % 2 else i * 1.5 for i in range(150)}
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(50):
+            cache.set(f"S{index}", info, fetched_at=clock(), provider="one")
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    json_size = len(encode_entry(CacheEntry(info, clock(), "one")))
+    assert held < 50 * json_size * 1.5, (held, json_size)
