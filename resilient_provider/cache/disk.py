@@ -170,7 +170,9 @@ class DiskCache:
         """Store several entries in one transaction: all of them or, on an error, none."""
         # Encode first so a bad entry fails before the write lock is taken.
         rows = [(cache_key(symbol), encode_entry(entry)) for symbol, entry in entries.items()]
-        if not rows:
+        if len(rows) <= 1:  # one row: diskcache's own set is atomic, without an outer lock
+            for key, raw in rows:
+                self._cache.set(key, raw, expire=self._ttl_s)
             return
         with self._cache.transact():
             for key, raw in rows:
