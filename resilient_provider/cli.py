@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -143,6 +144,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     fmt = args.format or _format_of(args.output)
     if fmt == "parquet" and not args.output:
         return _fail("--format parquet writes a file: give it with --output PATH")
+    # Checked before fetching, so a long batch is never fetched only to be thrown away.
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        return _fail("pyarrow is needed for parquet output: "
+                     "pip install 'resilient-provider[parquet]'")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        return _fail(f"cannot write {args.output}: its directory does not exist")
     try:
         symbols = read_symbols(sys.stdin if args.file == "-" else Path(args.file))
         provider = (ResilientProvider.from_config(args.config) if args.config

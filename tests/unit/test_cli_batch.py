@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -123,12 +124,26 @@ def test_batch_exits_2_on_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFix
     assert "max_concurrent_requests" in capsys.readouterr().err
 
 
-def test_an_unwritable_output_exits_2(config: str, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unwritable_output_exits_2_before_fetching(
+        config: str, yahoo: FakeYahooServer, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     file = symbols_file(tmp_path, "AAPL\n")
     assert main(["batch", file, "-o", str(tmp_path / "missing" / "out.csv"),
                  "--config", config]) == 2
     assert "cannot write" in capsys.readouterr().err
+    assert yahoo.count() == 0
+
+
+def test_parquet_without_pyarrow_exits_2_before_fetching(
+        config: str, yahoo: FakeYahooServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyarrow" else real_find_spec(name, *a))
+    file = symbols_file(tmp_path, "AAPL\n")
+    assert main(["batch", file, "-o", str(tmp_path / "out.parquet"), "--config", config]) == 2
+    assert "resilient-provider[parquet]" in capsys.readouterr().err
+    assert yahoo.count() == 0 and not (tmp_path / "out.parquet").exists()
 
 
 def test_batch_help_explains_the_file_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
