@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from resilient_provider import ResilientProvider
+from resilient_provider.testing import FakeYahooServer
 from tests.conftest import fast_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -41,3 +42,25 @@ def test_the_example_provider_works_in_the_chain(tmp_path: Path) -> None:
 def test_the_outage_testing_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     exec(python_block_after("### Testing against outages"), {})
     assert capsys.readouterr().out.strip() == "fallback"
+
+
+def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeYahooServer(seed=4) as yahoo:
+        (tmp_path / "config.yaml").write_text(f"""
+providers:
+  - {{name: yfinance, options: {{base_url: "{yahoo.base_url}"}}}}
+  - {{name: yahooquery, options: {{base_url: "{yahoo.base_url}"}}}}
+provider_defaults: {{timeout_s: 5, rate_limit_per_s: 0, retry: {{max_attempts: 1}}}}
+cache: {{backend: memory}}
+""")
+        monkeypatch.chdir(tmp_path)
+        exec(python_block_after("### Portfolios: batches"), {})
+        quote_lookups = yahoo.count(symbol="AAPL", route="quote")
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[2:8]}
+    assert list(rows) == ["AAPL", "msft", "BRK-B", "aapl", "SPY", "not"]
+    assert rows["aapl"][2] == rows["AAPL"][2] == "primary"
+    assert rows["not"][-1] == "invalid_symbol"
+    assert "'primary'" in lines[-1]
+    assert quote_lookups == 2  # AAPL and aapl fetched once per batch call
