@@ -1,0 +1,44 @@
+"""``python -m benchmarks [--quick]``: every benchmark, then one table of figures and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+
+from . import bench_batch, bench_cache, bench_memory, bench_overhead
+from .common import Figure, print_figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer symbols (and a sampled sequential loop): faster, noisier")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
+    quick = args.quick
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    steps: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("overhead", lambda: [bench_overhead.run(40 if quick else 200, latency)
+                              for latency in (0.05, 0.005, 0.0)]),
+        ("warm cache", lambda: bench_cache.run(500)),
+        ("batch", lambda: bench_batch.run(500, 0.05, 50 if quick else 500)),
+        ("memory", lambda: [bench_memory.run(5000)]),
+    ]
+    for name, step in steps:
+        print(f"running {name} ...", flush=True)
+        figures.extend(step())
+    header = (f"resilient-provider benchmarks, {time.strftime('%Y-%m-%d')}, "
+              f"{platform.python_implementation()} {platform.python_version()} on "
+              f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs "
+              f"({time.perf_counter() - started:.0f} s)")
+    print_figures(figures, header)
+
+
+if __name__ == "__main__":
+    main()
