@@ -1,8 +1,7 @@
 """The default cache backend: diskcache (SQLite plus value files), JSON only, never pickle.
 
-diskcache pickles by default, and even its ``JSONDisk`` unpickles a row whose mode flag says
-pickle, so a row planted in the directory could run code. :class:`JsonOnlyDisk` stores and
-reads bytes only and refuses pickled rows and keys outright.
+diskcache pickles by default; :class:`~.json_disk.JsonOnlyDisk` stores and reads bytes only
+and refuses pickled rows and keys outright.
 
 A damaged database is moved aside whole on open (renamed to ``<dir>.corrupt-<UTC stamp>``)
 and a fresh one started: a cache is worth less than the run that would fail on it. The
@@ -21,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
-from diskcache.core import DBNAME, MODE_BINARY, MODE_PICKLE, MODE_RAW, MODE_TEXT, UNKNOWN
+from diskcache.core import DBNAME
 
 from ..logs import get_logger
 from .base import CacheEntry, cache_key, decode_entry, encode_entry
+from .json_disk import JsonOnlyDisk, RefusedRowError
 
 log = get_logger(__name__)
-
-_MODE_NAMES = {MODE_RAW: "raw", MODE_BINARY: "binary", MODE_TEXT: "text", MODE_PICKLE: "pickle"}
 
 #: Keys per query in :meth:`DiskCache.get_many`: well below SQLite's oldest limit on query
 #: parameters (999).
@@ -37,48 +35,6 @@ _READ_BATCH = 500
 #: Rows checked per write transaction in :meth:`DiskCache.prune`: bounds how long other
 #: writers (threads or processes) wait on the lock.
 _PRUNE_BATCH = 100
-
-
-class RefusedRowError(ValueError):
-    """A stored row or key this cache will not read: pickled, not bytes, or not an entry."""
-
-
-class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]  # diskcache ships no type hints
-    """A :class:`diskcache.Disk` that keeps ``str`` keys and ``bytes`` values, never pickle.
-
-    Values below diskcache's ``disk_min_file_size`` (32 KiB) are stored inline in SQLite
-    (``MODE_RAW``), larger ones in value files (``MODE_BINARY``); both come back as bytes.
-    Any other row (pickle, text, a raw number) is refused with :class:`RefusedRowError`
-    before anything is deserialised.
-    """
-
-    def put(self, key: Any) -> tuple[str, bool]:
-        """Store a ``str`` key raw; anything else would be pickled, so it is a TypeError."""
-        if type(key) is not str:
-            raise TypeError(f"cache keys must be str, not {type(key).__name__}")
-        return key, True
-
-    def get(self, key: Any, raw: bool) -> Any:
-        """The key of a stored row; a pickled key (``raw`` false) is refused unread."""
-        if not raw:
-            raise RefusedRowError("refused a pickled key")
-        return super().get(key, raw)
-
-    def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> tuple[int, int, str | None, Any]:
-        """Place ``bytes`` inline or in a value file; anything else is a TypeError."""
-        if read or type(value) is not bytes:
-            raise TypeError(f"cache values must be bytes, not {type(value).__name__}")
-        return super().store(value, read, key=key)  # type: ignore[no-any-return]
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        """The bytes of a raw or binary row; every other mode is refused, never unpickled."""
-        if mode == MODE_RAW and isinstance(value, bytes):
-            return value
-        if mode == MODE_BINARY and filename is not None:
-            return super().fetch(mode, filename, value, read)
-        name = _MODE_NAMES.get(mode, str(mode))
-        where = "in a value file" if filename is not None else "inline"
-        raise RefusedRowError(f"refused a stored {name} row ({where})")
 
 
 class DiskCache:

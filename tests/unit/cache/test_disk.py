@@ -22,7 +22,7 @@ from diskcache.core import MODE_BINARY, MODE_PICKLE, MODE_RAW
 
 import resilient_provider
 from resilient_provider.cache import CacheEntry, DiskCache, cache_key
-from resilient_provider.cache.disk import JsonOnlyDisk, RefusedRowError
+from resilient_provider.cache.json_disk import JsonOnlyDisk, RefusedRowError
 
 KEY = cache_key("AAPL")
 INLINE, IN_A_FILE = 0, 64 * 1024  # padding that keeps a pickle inline in SQLite / puts it in a file
