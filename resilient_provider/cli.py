@@ -19,11 +19,14 @@ from .errors import ConfigError, InvalidSymbolError
 from .strategy.cascade import format_duration
 
 if TYPE_CHECKING:
+    from .facade import ResilientProvider
     from .result import FetchResult
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+
+PARQUET_INSTALL = "pip install 'resilient-provider[parquet]'"
 
 #: Environment variable naming the configuration file when --config is not given.
 CONFIG_ENV = "RESILIENT_PROVIDER_CONFIG"
@@ -65,7 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="write here instead of standard output (required for parquet)")
     batch.add_argument("--format", choices=("csv", "json", "parquet"),
                        help="output format (default: from the --output extension, else csv); "
-                            "parquet needs pyarrow: pip install 'resilient-provider[parquet]'")
+                            f"parquet needs pyarrow: {PARQUET_INSTALL}")
     batch.add_argument("--no-progress", action="store_true",
                        help="no progress bar (it is shown only on a terminal anyway)")
     batch.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV),
@@ -113,18 +116,22 @@ def _cmd_demo(as_json: bool) -> int:
     return EXIT_OK
 
 
+def _open_provider(config: str | None) -> ResilientProvider:
+    """The façade from ``config`` (a YAML path), else the defaults; ConfigError if bad."""
+    from .facade import ResilientProvider  # imported here: ``--help`` stays fast
+
+    return ResilientProvider.from_config(config) if config else ResilientProvider()
+
+
 def _cmd_info(symbols: Sequence[str], fmt: str, config: str | None) -> int:
-    from .facade import ResilientProvider
     from .output import write_csv, write_json, write_table
     from .symbols import normalize_symbol
 
     try:
         wanted = list(dict.fromkeys(normalize_symbol(s) for s in symbols))
-        provider = (ResilientProvider.from_config(config) if config
-                    else ResilientProvider())
+        provider = _open_provider(config)
     except (InvalidSymbolError, ConfigError) as exc:
-        print(f"resilient-provider: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc))
     with provider:
         results = [provider.fetch(symbol) for symbol in wanted]
     writer = {"json": write_json, "csv": write_csv, "table": write_table}[fmt]
@@ -138,7 +145,6 @@ def _fail(message: str) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .facade import ResilientProvider
     from .symbols_file import SymbolsFileError, read_symbols
 
     fmt = args.format or _format_of(args.output)
@@ -146,14 +152,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         return _fail("--format parquet writes a file: give it with --output PATH")
     # Checked before fetching, so a long batch is never fetched only to be thrown away.
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        return _fail("pyarrow is needed for parquet output: "
-                     "pip install 'resilient-provider[parquet]'")
+        return _fail(f"pyarrow is needed for parquet output: {PARQUET_INSTALL}")
     if args.output and not Path(args.output).resolve().parent.is_dir():
         return _fail(f"cannot write {args.output}: its directory does not exist")
     try:
         symbols = read_symbols(sys.stdin if args.file == "-" else Path(args.file))
-        provider = (ResilientProvider.from_config(args.config) if args.config
-                    else ResilientProvider())
+        provider = _open_provider(args.config)
     except (SymbolsFileError, ConfigError) as exc:
         return _fail(str(exc))
     started = time.perf_counter()
@@ -163,8 +167,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     try:
         _write(results, fmt, args.output)
     except ModuleNotFoundError as exc:
-        return _fail(f"{exc.name} is needed for {fmt} output: "
-                     "pip install 'resilient-provider[parquet]'")
+        return _fail(f"{exc.name} is needed for {fmt} output: {PARQUET_INSTALL}")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
     mix = Counter(r.source.value for r in results)

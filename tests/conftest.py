@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,6 +85,20 @@ def _yfinance_caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def write_fake_yahoo_config(directory: Path, base_url: str, *, timeout_s: float = 2) -> str:
+    """A config.yaml in ``directory`` sending both built-in adapters to one fake Yahoo at
+    ``base_url``: one attempt, no rate limit, a memory cache. Returns its path."""
+    path = directory / "config.yaml"
+    path.write_text(f"""
+providers:
+  - {{name: yfinance, options: {{base_url: "{base_url}"}}}}
+  - {{name: yahooquery, options: {{base_url: "{base_url}"}}}}
+provider_defaults: {{timeout_s: {timeout_s}, rate_limit_per_s: 0, retry: {{max_attempts: 1}}}}
+cache: {{backend: memory}}
+""")
+    return str(path)
 
 
 def fast_settings(**overrides: Any) -> Settings:

@@ -170,7 +170,8 @@ class GuardedProvider:
         if budget_s <= 0.0:
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
             return dict.fromkeys(symbols, DeadlineExceededError(
-                "skipped, request deadline spent waiting for a call slot", provider=self.name))
+                "skipped, request deadline spent waiting for rate permits or a call slot",
+                provider=self.name))
         permit = self.breaker.acquire()
         if permit is None:
             self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))

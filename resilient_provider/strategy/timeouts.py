@@ -43,8 +43,8 @@ class CallRunner:
     """Runs calls on reusable *daemon* threads, so that a call can be abandoned on timeout.
 
     :meth:`call` returns ``fn()``'s result or raises :class:`TimeoutError` after ``timeout_s``;
-    a call that overruns is left running on its thread, which is then never reused, and its
-    late result is discarded.
+    a call that overruns is left running on its thread, which takes no other call until that
+    one returns, and its late result is discarded.
 
     Why not the obvious tools: a ``ThreadPoolExecutor`` joins its workers at interpreter exit,
     so one hung provider call would hang the exit, and abandoned calls would use up a fixed

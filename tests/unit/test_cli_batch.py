@@ -16,6 +16,7 @@ from resilient_provider.cli import main
 from resilient_provider.providers.canonical import CORE_FIELDS
 from resilient_provider.symbols_file import SymbolsFileError, read_symbols
 from resilient_provider.testing import FakeYahooServer
+from tests.conftest import write_fake_yahoo_config
 
 
 @pytest.fixture
@@ -27,15 +28,7 @@ def yahoo() -> Iterator[FakeYahooServer]:
 
 @pytest.fixture
 def config(yahoo: FakeYahooServer, tmp_path: Path) -> str:
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""
-providers:
-  - {{name: yfinance, options: {{base_url: "{yahoo.base_url}"}}}}
-  - {{name: yahooquery, options: {{base_url: "{yahoo.base_url}"}}}}
-provider_defaults: {{timeout_s: 2, rate_limit_per_s: 0, retry: {{max_attempts: 1}}}}
-cache: {{backend: memory}}
-""")
-    return str(path)
+    return write_fake_yahoo_config(tmp_path, yahoo.base_url)
 
 
 def symbols_file(tmp_path: Path, text: str, name: str = "symbols.txt") -> str:

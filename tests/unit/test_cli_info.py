@@ -13,6 +13,7 @@ import pytest
 from resilient_provider.cli import main
 from resilient_provider.providers.canonical import CORE_FIELDS
 from resilient_provider.testing import FakeYahooServer, Fault
+from tests.conftest import write_fake_yahoo_config
 
 
 @pytest.fixture
@@ -24,15 +25,7 @@ def yahoo() -> Iterator[FakeYahooServer]:
 
 @pytest.fixture
 def config(yahoo: FakeYahooServer, tmp_path: Path) -> str:
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""
-providers:
-  - {{name: yfinance, options: {{base_url: "{yahoo.base_url}"}}}}
-  - {{name: yahooquery, options: {{base_url: "{yahoo.base_url}"}}}}
-provider_defaults: {{timeout_s: 2, retry: {{max_attempts: 1}}}}
-cache: {{backend: memory}}
-""")
-    return str(path)
+    return write_fake_yahoo_config(tmp_path, yahoo.base_url)
 
 
 def test_info_prints_a_table_of_core_fields_and_tags(

@@ -11,7 +11,7 @@ import pytest
 
 from resilient_provider import ResilientProvider
 from resilient_provider.testing import FakeYahooServer
-from tests.conftest import fast_settings
+from tests.conftest import fast_settings, write_fake_yahoo_config
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -47,13 +47,7 @@ def test_the_outage_testing_example_runs(capsys: pytest.CaptureFixture[str]) -> 
 def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     with FakeYahooServer(seed=4) as yahoo:
-        (tmp_path / "config.yaml").write_text(f"""
-providers:
-  - {{name: yfinance, options: {{base_url: "{yahoo.base_url}"}}}}
-  - {{name: yahooquery, options: {{base_url: "{yahoo.base_url}"}}}}
-provider_defaults: {{timeout_s: 5, rate_limit_per_s: 0, retry: {{max_attempts: 1}}}}
-cache: {{backend: memory}}
-""")
+        write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
         monkeypatch.chdir(tmp_path)
         exec(python_block_after("### Portfolios: batches"), {})
         quote_lookups = yahoo.count(symbol="AAPL", route="quote")

@@ -1,4 +1,4 @@
-"""CallRunner: calls on reusable daemon threads, abandoned (never reused) when they overrun."""
+"""CallRunner: calls on reusable daemon threads; a call that overruns is abandoned."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_an_exception_is_raised_in_the_caller(runner: CallRunner) -> None:
     assert runner.call(lambda: 42, 5) == 42  # the thread survives its call's exception
 
 
-def test_an_overrunning_call_times_out_and_its_thread_is_never_reused(runner: CallRunner) -> None:
+def test_an_overrunning_call_times_out_and_its_thread_takes_no_other_call(runner: CallRunner) -> None:
     release = threading.Event()
     hung_on: list[int] = []
 
