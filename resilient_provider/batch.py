@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
@@ -163,24 +164,51 @@ def progress_bar(total: int, wanted: bool | None, *,
     return _RichProgress(total, stream)
 
 
+class BatchTail:
+    """Whether a batch has started its last chunk.
+
+    Until then a chunk waiting out a retry backoff leaves its call slot to a queued chunk, and
+    the wait costs the batch nothing. From then on nothing is left to overlap a wait, so the
+    chunks still running send their retriable failures on to the next provider at once (see
+    ``Cascade.walk``): the batch ends when its slowest chunk does, and that chunk's backoffs
+    (0.5 s, then 1 s by default) would otherwise be added whole to the batch's time.
+    """
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+
+    def reach(self) -> None:
+        """Mark the last chunk as started."""
+        self._reached.set()
+
+    def reached(self) -> bool:
+        """True once the last chunk has started."""
+        return self._reached.is_set()
+
+
 def run_chunks(chunks: Sequence[list[str]],
                run_chunk: Callable[[list[str]], Mapping[str, FetchResult]], *,
-               workers: int, progress: _Progress) -> dict[str, FetchResult]:
+               workers: int, progress: _Progress,
+               tail: BatchTail | None = None) -> dict[str, FetchResult]:
     """Run every chunk on at most ``workers`` threads; one result per symbol.
 
     Chunks are submitted no faster than workers free up, so a 5,000-symbol batch holds a
-    handful of pending futures, not thousands.
+    handful of pending futures, not thousands. ``tail`` is reached once the last chunk is
+    submitted.
     """
     results: dict[str, FetchResult] = {}
     if len(chunks) == 1:  # no pool for a single call
+        if tail is not None:
+            tail.reach()
         results.update(run_chunk(chunks[0]))
         progress.advance(len(chunks[0]))
         return results
     pending: set[Future[Mapping[str, FetchResult]]] = set()
-    queue = iter(chunks)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-batch") as pool:
-        for chunk in queue:
+        for index, chunk in enumerate(chunks):
             pending.add(pool.submit(run_chunk, chunk))
+            if index == len(chunks) - 1 and tail is not None:
+                tail.reach()
             if len(pending) >= workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

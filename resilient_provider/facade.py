@@ -17,6 +17,7 @@ from typing import Any, Self
 from .batch import (
     CHUNKS_PER_SLOT,
     BatchPlan,
+    BatchTail,
     assemble,
     chunk_limit,
     plan_batch,
@@ -186,20 +187,20 @@ class ResilientProvider:
     def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
         with progress_bar(len(plan.symbols), progress) as bar:
             results: dict[str, FetchResult] = {}
-            walk = self._walk
             if self.settings.cache.read_through:
                 # Fresh entries for the whole batch in one read, here: a warm portfolio needs
                 # no threads, and the chunks then walk the chain without reading again.
                 results = self._cascade.serve_fresh(plan.symbols)
                 bar.advance(len(results))
-                walk = partial(self._walk, step=self._cascade.walk)
+            tail = BatchTail()
+            walk = partial(self._walk, step=partial(self._cascade.walk, hurry=tail.reached))
             todo = [s for s in plan.symbols if s not in results]
             workers = CHUNKS_PER_SLOT * self.settings.max_concurrent_requests
             primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
             size = chunk_limit(self.settings.batch_size, workers=workers,
                                rate_per_s=primary_rate, deadline_s=self.settings.deadline_s)
             chunks = split_evenly(todo, workers=workers, max_size=size)
-            results.update(run_chunks(chunks, walk, workers=workers, progress=bar))
+            results.update(run_chunks(chunks, walk, workers=workers, progress=bar, tail=tail))
         return assemble(plan, results)
 
     def _walk(self, symbols: Sequence[str], *,

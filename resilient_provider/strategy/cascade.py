@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from ..cache.base import CacheBackend, CacheEntry
 from ..config import Settings
@@ -87,9 +88,17 @@ class Cascade:
             self._stats.record_request(DataSource.CACHE_FRESH, len(served))
         return served
 
-    def walk(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+    def walk(self, symbols: Sequence[str], *,
+             hurry: Callable[[], bool] | None = None) -> dict[str, FetchResult]:
         """The chain for ``symbols`` (validated, distinct): providers in order, then the cache
-        for those still missing, then an error for those still missing."""
+        for those still missing, then an error for those still missing.
+
+        ``hurry`` (a batch passes it) says whether waiting has stopped paying: while it returns
+        True, a provider's retriable failures go on to the next provider at once, if that one's
+        breaker is closed, instead of waiting out a retry backoff. The batch's last chunks use
+        it: their backoffs would overlap no other work, so each would add its whole length to
+        the batch.
+        """
         started = time.perf_counter()
         deadline = Deadline(self.settings.deadline_s, self._clock)
         trace: dict[str, list[Attempt]] = {s: [] for s in symbols}
@@ -103,7 +112,10 @@ class Cascade:
                 break
             if index:
                 log.info("falling over to %s for %s", provider.name, _describe(pending))
-            steps = provider.fetch(pending, deadline)
+            later = chain[index + 1] if index + 1 < len(chain) else None
+            skip_backoff = (None if hurry is None or later is None
+                            else partial(_fall_over_sooner, hurry, later))
+            steps = provider.fetch(pending, deadline, skip_backoff=skip_backoff)
             source = DataSource.PRIMARY if index == 0 else DataSource.FALLBACK
             fetched_at = self._clock()
             fresh: dict[str, CacheEntry] = {}
@@ -196,6 +208,10 @@ class Cascade:
             self._stats.record_cache_error("set")
             log.warning("cache write failed for %s, skipped: %s: %s", _describe(list(entries)),
                         type(exc).__name__, exc)
+
+
+def _fall_over_sooner(hurry: Callable[[], bool], later: GuardedProvider) -> bool:
+    return hurry() and later.accepting_calls()
 
 
 def _describe(symbols: Sequence[str]) -> str:

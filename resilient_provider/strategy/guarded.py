@@ -82,12 +82,24 @@ class GuardedProvider:
                                     name=self.name)
                         if policy.rate_limit_per_s > 0 else None)
 
-    def fetch(self, symbols: Sequence[str], deadline: Deadline) -> dict[str, StepResult]:
-        """Fetch ``symbols``, retrying the retriable failures; one result per symbol."""
+    def fetch(self, symbols: Sequence[str], deadline: Deadline, *,
+              skip_backoff: Callable[[], bool] | None = None) -> dict[str, StepResult]:
+        """Fetch ``symbols``, retrying the retriable failures; one result per symbol.
+
+        ``skip_backoff`` is asked before each retry backoff; when it returns True the symbols
+        still failing are given back with their errors at once, for the next source to answer,
+        instead of waiting to retry here (a batch's last chunks: see ``Cascade.walk``).
+        """
         started = time.perf_counter()
         settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
         pending = list(symbols)
         retries = 0
+        skipped_wait = False
+
+        def give_up() -> bool:
+            nonlocal skipped_wait
+            skipped_wait = skip_backoff is not None and skip_backoff()
+            return skipped_wait
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             nonlocal retries
@@ -102,7 +114,8 @@ class GuardedProvider:
                         self.policy.retry.max_attempts - 1, state.upcoming_sleep, causes)
 
         retrying = build_retrying(self.policy.retry, deadline=deadline, rng=self._rng,
-                                  sleep=self._sleep, before_sleep=before_sleep)
+                                  sleep=self._sleep, before_sleep=before_sleep,
+                                  give_up=give_up if skip_backoff is not None else None)
         try:
             for attempt in retrying:
                 with attempt:
@@ -119,6 +132,10 @@ class GuardedProvider:
                         raise RetryPending(to_retry)
         except RetryPending as exhausted:
             settled.update(exhausted.errors)
+            if skipped_wait:
+                log.info("%s: %d symbol(s) go on to the next source now rather than wait out a "
+                         "backoff with nothing else to do meanwhile", self.name,
+                         len(exhausted.errors))
 
         latency_ms = (time.perf_counter() - started) * 1000.0
         return {
@@ -256,6 +273,10 @@ class GuardedProvider:
             error = by_id[error_id]
             who = symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"
             log.info("%s: %s for %s: %s", self.name, error.code, who, error.message)
+
+    def accepting_calls(self) -> bool:
+        """Whether a call now would go through: the breaker is closed."""
+        return self.breaker.state is BreakerState.CLOSED
 
     def close(self) -> None:
         """Let the idle call threads go; the wrapped provider is its owner's to close."""

@@ -64,6 +64,16 @@ class BackoffWait(wait_base):
         return delay
 
 
+class StopWhen(stop_base):
+    """Stop when ``predicate()`` says a wait is not worth it (see ``GuardedProvider.fetch``)."""
+
+    def __init__(self, predicate: Callable[[], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.predicate()
+
+
 class StopAtDeadline(stop_base):
     """Stop when the coming wait would use up the rest of the request's deadline."""
 
@@ -81,10 +91,18 @@ def build_retrying(
     rng: random.Random,
     sleep: Callable[[float], None],
     before_sleep: Callable[[tenacity.RetryCallState], None],
+    give_up: Callable[[], bool] | None = None,
 ) -> tenacity.Retrying:
-    """A tenacity ``Retrying`` that retries :class:`RetryPending` within the policy's bounds."""
+    """A tenacity ``Retrying`` that retries :class:`RetryPending` within the policy's bounds.
+
+    ``give_up``, asked before each wait once the attempts and the deadline would allow one,
+    ends the retries early when it returns True.
+    """
+    stop = tenacity.stop_after_attempt(settings.max_attempts) | StopAtDeadline(deadline)
+    if give_up is not None:
+        stop = stop | StopWhen(give_up)
     return tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(settings.max_attempts) | StopAtDeadline(deadline),
+        stop=stop,
         wait=BackoffWait(settings, rng),
         retry=tenacity.retry_if_exception_type(RetryPending),
         sleep=sleep,

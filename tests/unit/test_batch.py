@@ -16,13 +16,16 @@ from hypothesis import strategies as st
 from resilient_provider import DataSource, FetchResult, InvalidSymbolError, ResilientProvider
 from resilient_provider.batch import (
     PROGRESS_MIN_SYMBOLS,
+    BatchTail,
+    _NoProgress,
     chunk_limit,
     plan_batch,
     progress_bar,
+    run_chunks,
     split_evenly,
 )
 from resilient_provider.cache import CacheEntry, MemoryCache
-from resilient_provider.errors import ServerError, SymbolNotFoundError
+from resilient_provider.errors import RateLimitError, ServerError, SymbolNotFoundError
 from resilient_provider.providers.protocol import InfoOrError
 from resilient_provider.testing import FakeClock, Raise, ScriptedProvider, make_info
 from tests.conftest import MakeFacade, fast_settings
@@ -268,6 +271,107 @@ def test_a_batch_that_fits_one_chunk_is_one_provider_call(make_facade: MakeFacad
     make_facade(primary, max_concurrent_requests=1, batch_size=50).batch_fetch(
         [f"S{i}" for i in range(50)])
     assert len(primary.calls) == 1 and len(primary.calls[0]) == 50
+
+
+# --- the batch's tail: no backoff that nothing else would overlap --------------------------------
+
+THROTTLED = RateLimitError("HTTP 429")
+
+
+def test_the_last_chunk_sends_retriable_failures_on_at_once_instead_of_backing_off(
+        make_facade: MakeFacade, clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", {"B": [THROTTLED, make_info("B")]})
+    secondary = ScriptedProvider("two")
+    facade = make_facade(primary, secondary, max_concurrent_requests=1)
+    started = clock()
+    results = facade.batch_fetch(["A", "B"])  # one chunk: it is the last one from the start
+    assert {k: r.source.value for k, r in results.items()} == {"A": "primary", "B": "fallback"}
+    assert primary.calls == [["A", "B"]] and secondary.calls == [["B"]]
+    assert clock() == started  # no backoff was waited out
+    assert results["B"].attempts[0].error_code == "rate_limited"
+
+
+def test_the_last_chunk_still_retries_when_no_next_provider_could_answer(
+        make_facade: MakeFacade, clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", {"B": [THROTTLED, make_info("B")]})
+    facade = make_facade(primary, max_concurrent_requests=1)
+    results = facade.batch_fetch(["A", "B"])
+    assert results["B"].source is DataSource.PRIMARY and results["B"].attempts[0].retries == 1
+    assert primary.calls == [["A", "B"], ["B"]]
+
+
+def test_the_last_chunk_still_retries_when_the_next_providers_breaker_is_open(
+        make_facade: MakeFacade) -> None:
+    primary = ScriptedProvider("one", {"B": [THROTTLED, make_info("B")]})
+    secondary = ScriptedProvider("two")
+    facade = make_facade(primary, secondary, max_concurrent_requests=1)
+    facade._guarded[1].breaker.hold_open(600)  # the secondary is resting: no use falling over
+    results = facade.batch_fetch(["A", "B"])
+    assert results["B"].source is DataSource.PRIMARY
+    assert primary.calls == [["A", "B"], ["B"]] and secondary.calls == []
+
+
+def test_a_single_fetch_waits_out_its_backoffs_as_configured(make_facade: MakeFacade,
+                                                             clock: FakeClock) -> None:
+    primary = ScriptedProvider("one", {"B": [THROTTLED, make_info("B")]})
+    facade = make_facade(primary, ScriptedProvider("two"))
+    started = clock()
+    assert facade.fetch("B").source is DataSource.PRIMARY
+    assert clock() - started == pytest.approx(0.5)  # base_delay_s, no jitter
+
+
+class CountingBackoffs(FakeClock):
+    """A fake clock whose backoffs block until ``expected`` of them are waiting at once."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self._all_waiting = threading.Barrier(expected)
+
+    def sleep(self, seconds: float) -> None:
+        self._all_waiting.wait(5)
+        super().sleep(seconds)
+
+
+def test_chunks_started_before_the_last_one_wait_out_their_backoffs() -> None:
+    # Two call slots' worth of chunks (A, B) both fail once and must both be in their backoff
+    # before either ends, so C, the last chunk, cannot have started when they chose to wait.
+    clock = CountingBackoffs(expected=2)
+    primary = ScriptedProvider("one", {"A": [THROTTLED, make_info("A")],
+                                       "B": [THROTTLED, make_info("B")]})
+    secondary = ScriptedProvider("two")
+    facade = ResilientProvider([primary, secondary], cache=MemoryCache(clock=clock), clock=clock,
+                               settings=fast_settings(max_concurrent_requests=1, batch_size=1))
+    with facade:
+        results = facade.batch_fetch(["A", "B", "C"])
+    assert {r.source for r in results.values()} == {DataSource.PRIMARY}
+    assert sorted(map(tuple, primary.calls)) == [("A",), ("A",), ("B",), ("B",), ("C",)]
+    assert secondary.calls == []
+
+
+def test_run_chunks_reaches_the_tail_when_it_starts_the_last_chunk() -> None:
+    tail = BatchTail()
+    seen: dict[str, bool] = {}
+    first_two_running = threading.Barrier(2)
+
+    def run_chunk(chunk: list[str]) -> dict[str, FetchResult]:
+        seen[chunk[0]] = tail.reached()
+        if chunk[0] != "C":
+            first_two_running.wait(5)  # neither ends before both started
+        return {s: FetchResult(symbol=s, source=DataSource.PRIMARY, data=make_info(s))
+                for s in chunk}
+
+    results = run_chunks([["A"], ["B"], ["C"]], run_chunk, workers=2, progress=_NoProgress(),
+                         tail=tail)
+    assert sorted(results) == ["A", "B", "C"]
+    assert seen == {"A": False, "B": False, "C": True}
+
+
+def test_a_batch_of_one_chunk_is_its_own_tail() -> None:
+    tail = BatchTail()
+    seen = []
+    run_chunks([["A"]], lambda chunk: seen.append(tail.reached()) or {}, workers=4,
+               progress=_NoProgress(), tail=tail)
+    assert seen == [True]
 
 
 @given(n=st.integers(0, 300), workers=st.integers(1, 16), max_size=st.integers(1, 40))
