@@ -27,12 +27,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from . import _config_errors as _messages
+from ._config_monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
 from ._config_types import Duration, FrozenModel, freeze, parse_duration
 from .errors import ConfigError
 
 __all__ = [
-    "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "BreakerSettings", "CacheSettings", "Duration",
-    "ProviderPolicy", "ProviderSettings", "RetrySettings", "Settings", "parse_duration",
+    "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "AlertSettings", "BreakerSettings", "CacheSettings",
+    "Duration", "HealthSettings", "LoggingSettings", "ProviderPolicy", "ProviderSettings",
+    "RetrySettings", "Settings", "StatsSettings", "parse_duration",
 ]
 
 DEFAULT_PROVIDER_NAMES: tuple[str, ...] = ("yfinance", "yahooquery")
@@ -153,6 +155,13 @@ class Settings(BaseSettings):
     deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
     max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
     batch_size: int = Field(default=25, ge=1, le=1000)
+    stats: StatsSettings = Field(default_factory=StatsSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    def stats_path(self) -> Path:
+        """The statistics store: ``stats.path``, else beside the cache directory."""
+        return self.stats.resolved_path(self.cache.resolved_path())
 
     def __init__(self, **values: Any) -> None:
         # Underscore keys would reach BaseSettings as its own options (_env_file, _secrets_dir...).

@@ -622,3 +622,36 @@ def test_shipped_config_yaml_comments_each_setting_with_its_bounds() -> None:
                   if isinstance(meta, annotated_types.BaseMetadata) and hasattr(meta, attr)]
         for bound in bounds:
             assert str(bound) in comment, f"{'.'.join(path)}: comment lacks bound {bound}"
+
+
+# --- statistics, alerts, health, logging ---------------------------------------------------------
+
+
+def test_stats_are_kept_beside_the_cache_directory_unless_a_path_is_given(tmp_path: Path) -> None:
+    assert Settings(cache={"path": str(tmp_path / "c" / "info")}).stats_path() == (
+        tmp_path / "c" / "stats.sqlite3")
+    assert Settings(stats={"path": str(tmp_path / "s.db")}).stats_path() == tmp_path / "s.db"
+    default = Settings().stats_path()
+    assert default == Path(platformdirs.user_cache_dir("resilient-provider")) / "stats.sqlite3"
+
+
+def test_monitoring_defaults_are_the_documented_ones() -> None:
+    s = Settings()
+    assert (s.stats.enabled, s.stats.flush_interval_s, s.stats.retention) == (True, 10.0, 30 * 86400.0)
+    alerts = s.stats.alerts
+    assert (alerts.fallback_usage_pct, alerts.breaker_open_s, alerts.error_rate_pct) == (10.0, 300.0, 1.0)
+    assert (s.health.probe_symbol, s.health.timeout_s, s.logging.format) == ("SPY", 5.0, "text")
+
+
+def test_a_probe_symbol_that_is_no_symbol_is_rejected_naming_it() -> None:
+    message = config_error(health={"probe_symbol": "SPY/../x"})
+    assert "health.probe_symbol" in message and "SPY/../x" in message
+
+
+def test_the_probe_symbol_is_normalised() -> None:
+    assert Settings(health={"probe_symbol": " qqq "}).health.probe_symbol == "QQQ"
+
+
+def test_an_unknown_log_format_is_rejected_naming_the_choices() -> None:
+    message = config_error(logging={"format": "xml"})
+    assert "logging.format" in message and "'json'" in message
