@@ -1,0 +1,131 @@
+"""``info`` and ``batch``: fetch symbols through the fallback chain and print or write them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, InvalidSymbolError
+from .common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    PARQUET_INSTALL,
+    add_config_option,
+    fail,
+    open_provider,
+)
+
+if TYPE_CHECKING:
+    from ..result import FetchResult
+
+
+def register(commands: Any) -> None:
+    """Add the ``info`` and ``batch`` sub-commands."""
+    info = commands.add_parser(
+        "info", help="fetch ticker info through the fallback chain and print it",
+        description="Fetches each SYMBOL through the configured providers and caches and prints "
+                    "the core fields with where each answer came from. Exit code 0 when every "
+                    "symbol got data (live or cached), 1 when any did not, 2 on bad input or "
+                    "configuration.")
+    info.add_argument("symbols", nargs="+", metavar="SYMBOL", help="ticker symbols, e.g. AAPL")
+    output = info.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print the full tagged answers as JSON")
+    output.add_argument("--csv", action="store_true", help="print one CSV row per symbol")
+    add_config_option(info)
+    info.set_defaults(run=run_info)
+
+    batch = commands.add_parser(
+        "batch", help="fetch every symbol listed in a file and write CSV, JSON or Parquet",
+        description="Reads symbols from FILE (one per line, # comments; or a CSV file, using "
+                    "its 'symbol' or 'ticker' column, else the first) and fetches them as one "
+                    "batch: duplicates once, bad symbols reported as error rows. Exit code 0 "
+                    "when every symbol got data (live or cached), 1 when any did not, 2 on bad "
+                    "input or configuration.")
+    batch.add_argument("file", metavar="FILE", help="the symbols file; - reads standard input")
+    batch.add_argument("-o", "--output", metavar="PATH",
+                       help="write here instead of standard output (required for parquet)")
+    batch.add_argument("--format", choices=("csv", "json", "parquet"),
+                       help="output format (default: from the --output extension, else csv); "
+                            f"parquet needs pyarrow: {PARQUET_INSTALL}")
+    batch.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (it is shown only on a terminal anyway)")
+    add_config_option(batch)
+    batch.set_defaults(run=run_batch)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """``resilient-provider info SYMBOL...``."""
+    from ..output import write_csv, write_json, write_table
+    from ..symbols import normalize_symbol
+
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    try:
+        wanted = list(dict.fromkeys(normalize_symbol(s) for s in args.symbols))
+        provider = open_provider(args.config)
+    except (InvalidSymbolError, ConfigError) as exc:
+        return fail(str(exc))
+    with provider:
+        results = [provider.fetch(symbol) for symbol in wanted]
+    writer = {"json": write_json, "csv": write_csv, "table": write_table}[fmt]
+    writer(results, sys.stdout)
+    return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``resilient-provider batch FILE``."""
+    from ..symbols_file import SymbolsFileError, read_symbols
+
+    fmt = args.format or _format_of(args.output)
+    if fmt == "parquet" and not args.output:
+        return fail("--format parquet writes a file: give it with --output PATH")
+    # Checked before fetching, so a long batch is never fetched only to be thrown away.
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        return fail(f"pyarrow is needed for parquet output: {PARQUET_INSTALL}")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        return fail(f"cannot write {args.output}: its directory does not exist")
+    try:
+        symbols = read_symbols(sys.stdin if args.file == "-" else Path(args.file))
+        provider = open_provider(args.config)
+    except (SymbolsFileError, ConfigError) as exc:
+        return fail(str(exc))
+    started = time.perf_counter()
+    with provider:
+        results = list(provider.batch_fetch(
+            symbols, progress=False if args.no_progress else None).values())
+    try:
+        _write(results, fmt, args.output)
+    except ModuleNotFoundError as exc:
+        return fail(f"{exc.name} is needed for {fmt} output: {PARQUET_INSTALL}")
+    except OSError as exc:
+        return fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    mix = Counter(r.source.value for r in results)
+    print(f"{len(results)} symbols in {time.perf_counter() - started:.1f}s: "
+          + ", ".join(f"{count} {source}" for source, count in mix.most_common()),
+          file=sys.stderr)
+    return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
+
+
+def _format_of(output: str | None) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in ("csv", "json", "parquet") else "csv"
+
+
+def _write(results: list[FetchResult], fmt: str, output: str | None) -> None:
+    from ..output import write_csv, write_json, write_parquet
+
+    if fmt == "parquet":
+        assert output is not None
+        write_parquet(results, Path(output))
+        return
+    writer = write_json if fmt == "json" else write_csv
+    if output is None:
+        writer(results, sys.stdout)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as stream:
+        writer(results, stream)
