@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .result import DataSource, iso_utc
+from ..result import DataSource, iso_utc
 
 
 class BreakerView(Protocol):
