@@ -32,6 +32,8 @@ from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
 from .stats import ReliabilityStats
+from .stats.recorder import RunRecorder
+from .strategy.breaker import BreakerSnapshot
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.guarded import GuardedProvider
@@ -97,6 +99,9 @@ class ResilientProvider:
         ]
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
                                 stats=self.stats)
+        # Writes the statistics to the store (settings.stats) and watches the alert thresholds.
+        self._recorder = RunRecorder(self.stats, self.settings, clock=self._clock,
+                                     breakers=self._breakers)
         self._coalescer = Coalescer()
         # A request sharing another's walk waits for it at most as long as that walk can take.
         self._join_wait_s = self.settings.deadline_s + max(
@@ -256,13 +261,26 @@ class ResilientProvider:
     # --- statistics --------------------------------------------------------------------------
 
     def get_reliability_stats(self) -> dict[str, Any]:
-        """Source mix (percentages of requests), counts, and per-provider health since the
-        last :meth:`reset_stats`."""
-        return self.stats.snapshot({g.name: g.breaker.snapshot() for g in self._guarded})
+        """Source mix (percentages of requests), counts, per-provider health since the last
+        :meth:`reset_stats`, and the ``alerts`` whose thresholds (``stats.alerts``) are passed.
+
+        The same figures are written to the statistics store (``stats.path``) every
+        ``stats.flush_interval_s`` and on :meth:`close`, for ``resilient-provider stats``.
+        """
+        return self._recorder.report()
 
     def reset_stats(self) -> None:
-        """Zero the statistics and start a new run id (breakers keep their state)."""
-        self.stats.reset()
+        """End this run in the statistics store, zero the statistics and start a new run id
+        (breakers keep their state)."""
+        self._recorder.rollover()
+
+    @property
+    def run_id(self) -> str:
+        """The id of the current run: in the statistics store and on every log line."""
+        return self.stats.run_id
+
+    def _breakers(self) -> dict[str, BreakerSnapshot]:
+        return {g.name: g.breaker.snapshot() for g in self._guarded}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -279,6 +297,7 @@ class ResilientProvider:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+        self._recorder.close()
         for guarded in self._guarded:
             guarded.close()
         for part in self._owned:

@@ -2,7 +2,11 @@
 
 One lock guards all counters, so figures stay consistent when many threads report at once; the
 work done under it is a few integer increments. Latencies keep the most recent
-``latency_window`` samples per provider, so memory stays bounded in long-running services.
+``latency_window`` samples per provider, so memory stays bounded in long-running services, and
+a count per histogram bucket (:mod:`.histogram`) for the statistics store.
+
+:meth:`ReliabilityStats.totals` flattens every counter to ``{CounterKey: int}``: the form the
+store adds up (see :mod:`.store`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..result import DataSource, iso_utc
+from .histogram import bucket_of
+
+#: ``(scope, name, metric, label)``: one counter, e.g. ``("provider", "yfinance", "failures",
+#: "timeout")`` or ``("source", "", "requests", "primary")``.
+CounterKey = tuple[str, str, str, str]
 
 
 class BreakerView(Protocol):
@@ -28,6 +37,8 @@ class BreakerView(Protocol):
     def trips(self) -> int: ...
     @property
     def retry_in_s(self) -> float | None: ...
+    @property
+    def open_for_s(self) -> float | None: ...
 
 
 @dataclass
@@ -38,6 +49,7 @@ class _ProviderCounters:
     skipped: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     latencies_ms: deque[float] = field(default_factory=deque)
+    latency_buckets: Counter[int] = field(default_factory=Counter)
 
 
 def percentile(sorted_values: list[float], pct: float) -> float | None:
@@ -50,6 +62,25 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
 
 def _rate(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def source_rates(by_source: Mapping[str, int]) -> dict[str, Any]:
+    """``total_requests``, ``counts`` per source and the rates (percent of requests) of a
+    report, from request counts by source name (``"primary"``, …)."""
+    total = sum(by_source.values())
+    count = {s.value: by_source.get(s.value, 0) for s in DataSource}
+    live = count["primary"] + count["fallback"]
+    return {
+        "total_requests": total,
+        "counts": count,
+        "primary_success_rate": _rate(count["primary"], total),
+        "fallback_usage_rate": _rate(count["fallback"], total),
+        "fresh_cache_usage_rate": _rate(count["cache_fresh"], total),
+        "stale_cache_usage_rate": _rate(count["cache_stale"], total),
+        "total_success_rate": _rate(live, total),
+        "error_rate": _rate(count["error"], total),
+        "uptime_estimate": _rate(total - count["error"], total),
+    }
 
 
 class ReliabilityStats:
@@ -103,6 +134,7 @@ class ReliabilityStats:
             counters.successes += successes
             counters.failures.update(failures)
             counters.latencies_ms.append(latency_ms)
+            counters.latency_buckets[bucket_of(latency_ms)] += 1
 
     def record_skip(self, provider: str, code: str, count: int = 1) -> None:
         """``count`` symbols skipped ``provider`` without calling it (circuit open, deadline)."""
@@ -119,13 +151,31 @@ class ReliabilityStats:
         with self._lock:
             self._cache_errors[operation] += 1
 
+    def totals(self) -> dict[CounterKey, int]:
+        """Every counter since the last :meth:`reset`, flattened (zeros left out)."""
+        with self._lock:
+            flat: dict[CounterKey, int] = {}
+            for source, count in self._by_source.items():
+                flat["source", "", "requests", source.value] = count
+            for name, c in self._providers.items():
+                flat["provider", name, "calls", ""] = c.calls
+                flat["provider", name, "successes", ""] = c.successes
+                flat["provider", name, "retries", ""] = c.retries
+                for code, count in c.failures.items():
+                    flat["provider", name, "failures", code] = count
+                for code, count in c.skipped.items():
+                    flat["provider", name, "skipped", code] = count
+                for bucket, count in c.latency_buckets.items():
+                    flat["provider", name, "latency_bucket", str(bucket)] = count
+            for operation, count in self._cache_errors.items():
+                flat["cache", "", "errors", operation] = count
+            flat["coalesced", "", "requests", ""] = self._coalesced
+            return {key: value for key, value in flat.items() if value}
+
     def snapshot(self, breakers: Mapping[str, BreakerView]) -> dict[str, Any]:
         """The statistics as a JSON-ready dict; rates are percentages of requests."""
         with self._lock:
-            by_source = dict(self._by_source)
-            total = sum(by_source.values())
-            live = by_source.get(DataSource.PRIMARY, 0) + by_source.get(DataSource.FALLBACK, 0)
-            errors = by_source.get(DataSource.ERROR, 0)
+            by_source = {source.value: count for source, count in self._by_source.items()}
             providers = {
                 name: self._provider_view(self._providers.get(name), breakers.get(name))
                 for name in dict.fromkeys([*breakers, *self._providers])
@@ -133,15 +183,7 @@ class ReliabilityStats:
             return {
                 "run_id": self.run_id,
                 "started_at": iso_utc(self.started_at),
-                "total_requests": total,
-                "counts": {s.value: by_source.get(s, 0) for s in DataSource},
-                "primary_success_rate": _rate(by_source.get(DataSource.PRIMARY, 0), total),
-                "fallback_usage_rate": _rate(by_source.get(DataSource.FALLBACK, 0), total),
-                "fresh_cache_usage_rate": _rate(by_source.get(DataSource.CACHE_FRESH, 0), total),
-                "stale_cache_usage_rate": _rate(by_source.get(DataSource.CACHE_STALE, 0), total),
-                "total_success_rate": _rate(live, total),
-                "error_rate": _rate(errors, total),
-                "uptime_estimate": _rate(total - errors, total),
+                **source_rates(by_source),
                 "providers": providers,
                 "cache_errors": dict(self._cache_errors),
                 "coalesced_requests": self._coalesced,
@@ -167,5 +209,6 @@ class ReliabilityStats:
                 "failure_count": breaker.failure_count,
                 "trips": breaker.trips,
                 "retry_in_s": breaker.retry_in_s,
+                "open_for_s": breaker.open_for_s,
             }
         return view

@@ -56,6 +56,7 @@ class BreakerSnapshot:
     failure_count: int
     trips: int
     retry_in_s: float | None
+    open_for_s: float | None = None  # time since it left CLOSED (open or half-open), or None
 
 
 class CircuitBreaker:
@@ -84,6 +85,7 @@ class CircuitBreaker:
         self._trials: dict[int, float] = {}  # permit id -> issued at (HALF_OPEN)
         self._trial_successes = 0
         self._trips = 0
+        self._unhealthy_since: float | None = None  # when it last left CLOSED
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -112,6 +114,8 @@ class CircuitBreaker:
                 failure_count=len(self._failures),
                 trips=self._trips,
                 retry_in_s=round(self._open_until - now, 3) if state is BreakerState.OPEN else None,
+                open_for_s=(round(now - self._unhealthy_since, 3)
+                            if self._unhealthy_since is not None else None),
             )
 
     # --- the call protocol -------------------------------------------------------------------
@@ -211,6 +215,10 @@ class CircuitBreaker:
     def _transition(self, new: BreakerState, now: float) -> None:
         old = self._state
         self._state = new
+        if new is BreakerState.CLOSED:
+            self._unhealthy_since = None
+        elif old is BreakerState.CLOSED:
+            self._unhealthy_since = now
         self._generation += 1
         self._failures.clear()
         self._trials.clear()

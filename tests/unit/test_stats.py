@@ -49,7 +49,8 @@ def test_per_provider_calls_failures_retries_latency_and_breaker(make_facade: Ma
     assert one["retries"] == 2 and one["skipped"] == {}
     assert set(one["latency_ms"]) == {"p50", "p95", "p99"}
     assert all(v is not None and v >= 0 for v in one["latency_ms"].values())
-    assert one["breaker"] == {"state": "open", "failure_count": 0, "trips": 1, "retry_in_s": 30.0}
+    assert one["breaker"] == {"state": "open", "failure_count": 0, "trips": 1, "retry_in_s": 30.0,
+                              "open_for_s": 0.0}
 
 
 def test_skips_are_counted_apart_from_failures(make_facade: MakeFacade) -> None:

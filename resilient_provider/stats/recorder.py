@@ -1,0 +1,234 @@
+"""A façade's run on record: its counters written to the store, its alerts watched.
+
+:class:`RunRecorder` writes what a :class:`~.counters.ReliabilityStats` counted since the last
+write to a :class:`~.store.StatsStore` every ``stats.flush_interval_s`` (on a daemon thread), on
+:meth:`~RunRecorder.close` and at interpreter exit, so a killed process loses at most one
+interval. Each tick also checks the alert thresholds, so a long batch job is warned while it
+runs even if nobody reads its statistics. A store that cannot be opened or written is logged
+and skipped: statistics must never break the run they describe.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import socket
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..config import Settings
+from ..logs import get_logger
+from .alerts import Alert, AlertMonitor
+from .counters import BreakerView, CounterKey, ReliabilityStats
+from .histogram import percentile_of_buckets
+from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreError
+
+log = get_logger(__name__)
+
+BreakersView = Callable[[], Mapping[str, BreakerView]]
+
+
+def config_fingerprint(settings: Settings) -> str:
+    """12 hex digits identifying a configuration (a one-way hash: no option value shows)."""
+    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:12]
+
+
+class RunRecorder:
+    """Persists and watches one façade's statistics.
+
+    Args:
+        stats: the façade's counters.
+        settings: the façade's settings (``stats`` section, fingerprint, store path).
+        clock: epoch seconds (the façade's clock: tests pass a fake one).
+        breakers: current breaker snapshots by provider name.
+    """
+
+    def __init__(self, stats: ReliabilityStats, settings: Settings, *,
+                 clock: Callable[[], float], breakers: BreakersView) -> None:
+        self.stats = stats
+        self._settings = settings.stats
+        self._clock = clock
+        self._breakers = breakers
+        self._fingerprint = config_fingerprint(settings)
+        self.alerts = AlertMonitor(settings.stats.alerts, clock=clock)
+        self._lock = threading.Lock()  # one flush at a time; a rollover is one step
+        self._flushed: dict[CounterKey, int] = {}
+        self._last_alerts: list[Alert] = []
+        self._stop = threading.Event()
+        self._closed = False
+        self.store = self._open_store(settings) if settings.stats.enabled else None
+        if self.store is not None:
+            self._start_run()
+            self._prune()
+        self._thread = threading.Thread(target=self._tick_until_stopped, daemon=True,
+                                        name=f"rp-stats-{stats.run_id}")
+        self._thread.start()
+        _register(self)
+
+    def report(self) -> dict[str, Any]:
+        """The live report (``get_reliability_stats()``), with the ``alerts`` that hold now."""
+        breakers = self._breakers()
+        report = self.stats.snapshot(breakers)
+        alerts = self.alerts.check(report, breakers)
+        with self._lock:
+            self._last_alerts = alerts
+        report["alerts"] = [alert.as_dict() for alert in alerts]
+        return report
+
+    def flush(self) -> bool:
+        """Write what was counted since the last flush; False when there is no store or the
+        write failed (it is then retried, with everything since, at the next flush)."""
+        with self._lock:
+            return self._flush_locked()
+
+    def rollover(self) -> None:
+        """End this run (after a last flush) and start a new one with zeroed counters."""
+        with self._lock:
+            self._flush_locked()
+            self._end_run()
+            self.stats.reset()
+            self._flushed = self._trips()
+            self._last_alerts = []
+            self.alerts.reset()
+            if self.store is not None:
+                self._start_run()
+
+    def close(self) -> None:
+        """Stop the ticks, flush one last time and mark the run ended; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        with self._lock:
+            self._flush_locked()
+            self._end_run()
+            if self.store is not None:
+                self.store.close()
+        _unregister(self)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _tick_until_stopped(self) -> None:
+        while not self._stop.wait(self._settings.flush_interval_s):
+            try:
+                self.report()  # checks (and logs) the alerts
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - a tick must never kill the thread
+                log.warning("statistics tick failed: %s: %s", type(exc).__name__, exc)
+
+    def _flush_locked(self) -> bool:
+        if self.store is None:
+            return False
+        now = self._clock()
+        breakers = self._breakers()
+        totals = self.stats.totals()
+        totals.update(self._trips(breakers))
+        delta = {key: value - self._flushed.get(key, 0) for key, value in totals.items()
+                 if value > self._flushed.get(key, 0)}
+        flush = Flush(at=now, counters=delta,
+                      breaker_states={name: str(b.state) for name, b in breakers.items()},
+                      samples=_samples(delta),
+                      alerts=[AlertRecord(a.name, a.provider, a.message, a.value, a.threshold)
+                              for a in self._last_alerts])
+        try:
+            self.store.write(self.stats.run_id, flush)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not write statistics to %s (kept for the next flush): %s: %s",
+                        self.store.path, type(exc).__name__, exc)
+            return False
+        self._flushed = totals
+        return True
+
+    def _trips(self, breakers: Mapping[str, BreakerView] | None = None) -> dict[CounterKey, int]:
+        breakers = self._breakers() if breakers is None else breakers
+        return {("provider", name, "trips", ""): b.trips for name, b in breakers.items()
+                if b.trips}
+
+    def _open_store(self, settings: Settings) -> StatsStore | None:
+        path = settings.stats_path()
+        try:
+            return StatsStore(path)
+        except (StatsStoreError, OSError) as exc:
+            log.warning("statistics will not be kept: cannot open %s: %s", path, exc)
+            return None
+
+    def _start_run(self) -> None:
+        assert self.store is not None
+        run = RunInfo(self.stats.run_id, self.stats.started_at, self._fingerprint, os.getpid(),
+                      socket.gethostname())
+        try:
+            self.store.start_run(run)
+        except sqlite3.Error as exc:
+            log.warning("could not record the start of run %s: %s", run.run_id, exc)
+
+    def _end_run(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.end_run(self.stats.run_id, self._clock())
+        except sqlite3.Error as exc:
+            log.warning("could not record the end of run %s: %s", self.stats.run_id, exc)
+
+    def _prune(self) -> None:
+        assert self.store is not None
+        try:
+            removed = self.store.prune(older_than=self._clock() - self._settings.retention)
+        except sqlite3.Error as exc:
+            log.warning("could not prune old statistics: %s", exc)
+            return
+        if removed:
+            log.info("pruned %d run(s) older than the statistics retention", removed)
+
+
+def _samples(delta: Mapping[CounterKey, int]) -> list[Sample]:
+    """One timeline point per provider called during the interval ``delta`` covers."""
+    calls: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    buckets: dict[str, dict[int, int]] = {}
+    for (scope, name, metric, label), value in delta.items():
+        if scope != "provider":
+            continue
+        if metric == "calls":
+            calls[name] += value
+        elif metric == "failures":
+            failures[name] += value
+        elif metric == "latency_bucket":
+            buckets.setdefault(name, {})[int(label)] = value
+    return [Sample(name, calls[name], failures[name],
+                   percentile_of_buckets(buckets.get(name, {}), 50),
+                   percentile_of_buckets(buckets.get(name, {}), 95))
+            for name in sorted(set(calls) | set(buckets))]
+
+
+# Interpreter exit is one event for the whole process, so the recorders still open are kept in
+# one process-wide set, closed (flushed) by one exit hook.
+_OPEN: set[RunRecorder] = set()
+_OPEN_LOCK = threading.Lock()
+
+
+def _register(recorder: RunRecorder) -> None:
+    with _OPEN_LOCK:
+        _OPEN.add(recorder)
+
+
+def _unregister(recorder: RunRecorder) -> None:
+    with _OPEN_LOCK:
+        _OPEN.discard(recorder)
+
+
+@atexit.register
+def _close_open_recorders() -> None:
+    with _OPEN_LOCK:
+        recorders = list(_OPEN)
+    for recorder in recorders:
+        try:
+            recorder.close()
+        except Exception as exc:  # noqa: BLE001 - one failing recorder must not stop the rest
+            log.warning("closing statistics at exit failed: %s: %s", type(exc).__name__, exc)
