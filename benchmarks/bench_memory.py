@@ -61,6 +61,7 @@ def _child(mode: str, n: int) -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(providers=[], cache={"backend": "disk", "path": tmp},
+                                stats={"path": f"{tmp}/stats.sqlite3"},
                                 provider_defaults={"rate_limit_per_s": 0})
             with ResilientProvider([_Provider()], settings=settings) as provider:
                 held = provider.batch_fetch(symbols, progress=False)

@@ -66,6 +66,8 @@ def settings(cache_dir: Path, *, primary_url: str | None, secondary_url: str | N
         "providers": providers,
         "cache": {"backend": "disk", "path": str(cache_dir)},
         "provider_defaults": {"rate_limit_per_s": 0},
+        # Statistics are kept as by default, but in the run's own directory.
+        "stats": {"path": str(cache_dir / "stats.sqlite3")},
     }
     base.update(overrides)
     return Settings(**base)

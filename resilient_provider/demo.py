@@ -36,14 +36,16 @@ class DemoRow:
 def run_demo(*, seed: int = 7) -> tuple[list[DemoRow], dict[str, object]]:
     """Run the scripted outage; return every answer and the final reliability statistics."""
     clock = FakeClock()
-    settings = Settings(
-        providers=[], deadline_s=20,
-        provider_defaults={"timeout_s": 2, "retry": {"max_attempts": 2, "jitter": 0},
-                           "breaker": {"failure_threshold": 3, "reset_timeout_s": "5m"}},
-    )
     rows: list[DemoRow] = []
     with (FakeYahooServer(seed=seed) as yahoo_for_yf, FakeYahooServer(seed=seed) as yahoo_for_yq,
           tempfile.TemporaryDirectory(prefix="rp-demo-") as cache_dir):
+        settings = Settings(
+            providers=[], deadline_s=20,
+            provider_defaults={"timeout_s": 2, "retry": {"max_attempts": 2, "jitter": 0},
+                               "breaker": {"failure_threshold": 3, "reset_timeout_s": "5m"}},
+            # The demo's scripted runs stay out of the user's statistics.
+            stats={"path": f"{cache_dir}/stats.sqlite3"},
+        )
         primary = YFinanceProvider(base_url=yahoo_for_yf.base_url, timeout_s=2)
         secondary = YahooQueryProvider(base_url=yahoo_for_yq.base_url, timeout_s=2)
         cache = DiskCache(cache_dir)
