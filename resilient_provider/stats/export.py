@@ -1,0 +1,238 @@
+"""Reports for other tools: a pandas frame per provider, and Prometheus metrics.
+
+Every function here reads a *report*, the dict ``get_reliability_stats()`` returns (or one read
+from the statistics store, which adds ``ended_at``, ``alerts``, … and may hold a breaker's
+last ``state`` and ``trips`` only). Keys a report may lack (``breaker``, ``alerts``, a
+percentile that is None because nothing was timed) are left out of the output, never guessed.
+
+Prometheus metrics follow its conventions: counters end in ``_total``, latencies are in
+seconds (the report's milliseconds / 1000), a breaker's state is one 0/1 gauge per state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    import threading
+    from wsgiref.simple_server import WSGIServer
+
+    import pandas as pd
+
+#: The report one scrape reads: ``ResilientProvider.get_reliability_stats`` in a service.
+ReportSource = Callable[[], Mapping[str, Any]]
+
+#: Prefix of every metric name.
+PREFIX = "resilient_provider_"
+
+#: A breaker's possible states: each gets a 0/1 ``breaker_state`` series.
+BREAKER_STATES = ("closed", "open", "half_open")
+
+#: The leading columns of :func:`stats_frame`, in order.
+FRAME_COLUMNS = ("calls", "successes", "success_rate", "failures", "retries", "skipped",
+                 "p50_ms", "p95_ms", "p99_ms", "breaker_state", "trips")
+
+_QUANTILES = (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"))
+
+
+def stats_frame(report: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per provider, indexed by provider name (index name ``provider``).
+
+    Columns: :data:`FRAME_COLUMNS` (``failures`` and ``skipped`` are totals over every error
+    code; latencies in ms, NaN when nothing was timed; ``breaker_state`` None and ``trips`` 0
+    when the report has no breaker), then one integer column per error code seen,
+    ``failures_<code>`` and then ``skipped_<code>``, each sorted by code and 0 where a
+    provider had none, so ``frame.filter(like="failures_")`` is the error breakdown.
+    """
+    import pandas as pd  # imported here: pandas takes a second to import
+
+    providers: Mapping[str, Mapping[str, Any]] = report.get("providers") or {}
+    failure_codes = sorted({c for v in providers.values() for c in v.get("failures") or {}})
+    skip_codes = sorted({c for v in providers.values() for c in v.get("skipped") or {}})
+    records = []
+    for view in providers.values():
+        failures: Mapping[str, int] = view.get("failures") or {}
+        skipped: Mapping[str, int] = view.get("skipped") or {}
+        latency: Mapping[str, float | None] = view.get("latency_ms") or {}
+        breaker: Mapping[str, Any] = view.get("breaker") or {}
+        record: dict[str, Any] = {
+            "calls": view.get("calls", 0), "successes": view.get("successes", 0),
+            "success_rate": float(view.get("success_rate", 0.0)),
+            "failures": sum(failures.values()), "retries": view.get("retries", 0),
+            "skipped": sum(skipped.values()),
+            **{f"{p}_ms": _float_or_nan(latency.get(p)) for p, _ in _QUANTILES},
+            "breaker_state": breaker.get("state"), "trips": breaker.get("trips", 0),
+        }
+        record.update({f"failures_{code}": failures.get(code, 0) for code in failure_codes})
+        record.update({f"skipped_{code}": skipped.get(code, 0) for code in skip_codes})
+        records.append(record)
+    columns = [*FRAME_COLUMNS, *(f"failures_{c}" for c in failure_codes),
+               *(f"skipped_{c}" for c in skip_codes)]
+    frame = pd.DataFrame.from_records(records, columns=columns,
+                                      index=pd.Index(list(providers), name="provider"))
+    counts = [c for c in columns if c not in ("success_rate", "p50_ms", "p95_ms", "p99_ms",
+                                               "breaker_state")]
+    return frame.astype({c: "int64" for c in counts}
+                        | {c: "float64" for c in ("success_rate", "p50_ms", "p95_ms", "p99_ms")})
+
+
+def _float_or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+class ReportCollector:
+    """A Prometheus collector that reads a fresh report from ``source`` on every scrape."""
+
+    def __init__(self, source: ReportSource) -> None:
+        self._source = source
+
+    def describe(self) -> list[Metric]:
+        """The metric families this collector yields (without samples), for the registry's
+        duplicate-name check; the report source is not called."""
+        return list(report_metrics({}))
+
+    def collect(self) -> Iterator[Metric]:
+        """The metrics of the report the source gives now."""
+        return report_metrics(self._source())
+
+
+def report_metrics(report: Mapping[str, Any]) -> Iterator[Metric]:
+    """The Prometheus metric families of ``report``; every family even when it has no
+    samples."""
+    yield from _run_metrics(report)
+    yield from _provider_metrics(report.get("providers") or {})
+    cache_errors = CounterMetricFamily(f"{PREFIX}cache_errors", "Cache operations that failed "
+                                       "and were skipped, by operation.", labels=["operation"])
+    for operation, count in sorted((report.get("cache_errors") or {}).items()):
+        cache_errors.add_metric([operation], count)
+    yield cache_errors
+    yield CounterMetricFamily(f"{PREFIX}coalesced_requests", "Requests answered by sharing a "
+                              "concurrent request's walk of the chain.",
+                              value=report.get("coalesced_requests", 0))
+    alerts = GaugeMetricFamily(f"{PREFIX}alerts_active", "1 for each alert whose threshold is "
+                               "passed (provider is empty for run-wide alerts).",
+                               labels=["alert", "provider"])
+    for alert in report.get("alerts") or ():
+        alerts.add_metric([str(alert.get("name", "")), alert.get("provider") or ""], 1)
+    yield alerts
+
+
+def _run_metrics(report: Mapping[str, Any]) -> Iterator[Metric]:
+    started = report.get("started_at")
+    start = GaugeMetricFamily(f"{PREFIX}run_start_time_seconds",
+                              "When the run (the first of the runs summed) started, epoch "
+                              "seconds.")
+    if started:
+        start.add_metric([], datetime.fromisoformat(str(started)).timestamp())
+    yield start
+    info = GaugeMetricFamily(f"{PREFIX}run_info", "1, labelled with the run's id (or how many "
+                             "runs were summed) and configuration fingerprint.",
+                             labels=["run_id", "config_fingerprint"])
+    if "run_id" in report:
+        info.add_metric([str(report["run_id"]), str(report.get("config_fingerprint") or "")], 1)
+    yield info
+    requests = CounterMetricFamily(f"{PREFIX}requests", "Symbol requests by the source that "
+                                   "answered them (primary, fallback, cache_fresh, cache_stale, "
+                                   "error).", labels=["source"])
+    for source, count in (report.get("counts") or {}).items():
+        requests.add_metric([source], count)
+    yield requests
+
+
+def _provider_metrics(providers: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+    def counter(name: str, doc: str, *labels: str) -> CounterMetricFamily:
+        return CounterMetricFamily(f"{PREFIX}{name}", doc, labels=["provider", *labels])
+
+    def gauge(name: str, doc: str, *labels: str) -> GaugeMetricFamily:
+        return GaugeMetricFamily(f"{PREFIX}{name}", doc, labels=["provider", *labels])
+
+    calls = counter("provider_calls", "Symbol look-ups sent to a provider.")
+    successes = counter("provider_successes", "Symbol look-ups a provider answered with data.")
+    failures = counter("provider_failures", "Symbol look-ups a provider failed, by error code.",
+                       "code")
+    retries = counter("provider_retries", "Times a provider was tried again within one request.")
+    skips = counter("provider_skips", "Symbols that skipped a provider without calling it, by "
+                    "reason (circuit_open, deadline_exceeded).", "code")
+    latency = gauge("provider_latency_seconds", "Latency percentiles of a provider's calls.",
+                    "quantile")
+    trips = counter("breaker_trips", "Times a provider's circuit breaker opened.")
+    state = gauge("breaker_state",
+                  "1 for a breaker's current (or last seen) state, 0 for the others.", "state")
+    for name, view in providers.items():
+        calls.add_metric([name], view.get("calls", 0))
+        successes.add_metric([name], view.get("successes", 0))
+        for code, count in sorted((view.get("failures") or {}).items()):
+            failures.add_metric([name, code], count)
+        retries.add_metric([name], view.get("retries", 0))
+        for code, count in sorted((view.get("skipped") or {}).items()):
+            skips.add_metric([name, code], count)
+        for key, quantile in _QUANTILES:
+            value = (view.get("latency_ms") or {}).get(key)
+            if value is not None:
+                latency.add_metric([name, quantile], value / 1000)
+        breaker = view.get("breaker")
+        if breaker is not None:
+            trips.add_metric([name], breaker.get("trips", 0))
+            if breaker.get("state") is not None:
+                for known in BREAKER_STATES:
+                    state.add_metric([name, known], 1 if breaker["state"] == known else 0)
+    yield from (calls, successes, failures, retries, skips, latency, trips, state)
+
+
+def prometheus_registry(report_source: ReportSource) -> CollectorRegistry:
+    """A registry whose one collector reads ``report_source()`` on every scrape.
+
+    For long-running services: pass ``provider.get_reliability_stats`` and expose the registry
+    with prometheus_client's own servers or :func:`serve_prometheus`.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ReportCollector(report_source))
+    return registry
+
+
+def prometheus_text(report: Mapping[str, Any]) -> str:
+    """``report`` in Prometheus' text exposition format."""
+    return generate_latest(prometheus_registry(lambda: report)).decode("utf-8")
+
+
+@dataclass(frozen=True)
+class MetricsServer:
+    """A running ``/metrics`` endpoint: :meth:`close` (or ``with``) stops it."""
+
+    server: WSGIServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one chosen when started on port 0)."""
+        return int(self.server.server_port)
+
+    def close(self) -> None:
+        """Stop serving, close the socket and wait for the serving thread; idempotent."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> MetricsServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve_prometheus(report_source: ReportSource, port: int,
+                     addr: str = "127.0.0.1") -> MetricsServer:
+    """Serve ``report_source``'s metrics over HTTP at ``addr:port`` on a daemon thread.
+
+    ``port`` 0 picks a free port (read it from :attr:`MetricsServer.port`). The default address
+    is loopback only; pass ``"0.0.0.0"`` to let a Prometheus server on another host scrape it.
+    """
+    server, thread = start_http_server(port, addr=addr,
+                                       registry=prometheus_registry(report_source))
+    return MetricsServer(server, thread)
