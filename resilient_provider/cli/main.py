@@ -8,11 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import demo, fetch
+from ..errors import ConfigError
+from ..logs import LogFormat, configure_logging
+from . import demo, fetch, health, stats
 from .common import EXIT_USAGE
 
 #: Command modules, in the order ``--help`` lists their sub-commands.
-COMMANDS = (fetch, demo)
+COMMANDS = (fetch, stats, health, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log to stderr: -v warnings (retries, breakers), -vv everything")
+    parser.add_argument("--log-format", choices=("text", "json"), default=None,
+                        help="log lines as text or one JSON object per line (default: "
+                             "logging.format of the configuration, else text)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(commands)
@@ -35,18 +40,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = {0: logging.ERROR, 1: logging.WARNING}.get(args.verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
-    if args.verbose < 2:
-        # The adapters classify every failure yfinance logs as an ERROR on its own logger
-        # (a 404 for an unknown symbol, a 500 it swallowed); -vv shows its lines too.
-        logging.getLogger("yfinance").setLevel(logging.CRITICAL)
     run = getattr(args, "run", None)
     if run is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    code: int = run(args)
+    level = {0: logging.ERROR, 1: logging.WARNING}.get(args.verbose, logging.DEBUG)
+    root, yfinance = logging.getLogger(), logging.getLogger("yfinance")
+    levels = root.level, yfinance.level
+    handler = configure_logging(level, fmt=args.log_format or _configured_log_format(args))
+    if args.verbose < 2:
+        # The adapters classify every failure yfinance logs as an ERROR on its own logger
+        # (a 404 for an unknown symbol, a 500 it swallowed); -vv shows its lines too.
+        yfinance.setLevel(logging.CRITICAL)
+    try:
+        code: int = run(args)
+    finally:
+        # Undone, so that a caller running several commands in one process (tests) keeps its
+        # own logging set-up.
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(levels[0])
+        yfinance.setLevel(levels[1])
     return code
+
+
+def _configured_log_format(args: argparse.Namespace) -> LogFormat:
+    """``logging.format`` of the command's configuration (file and env overrides), else text."""
+    if not hasattr(args, "config"):
+        return "text"
+    from ..config import Settings  # imported here: `--help` stays fast
+
+    try:
+        settings = Settings.from_yaml(args.config) if args.config else Settings()
+    except ConfigError:
+        return "text"  # the command itself reports the bad configuration, with exit code 2
+    return settings.logging.format
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Settings
-from ..logs import get_logger
+from ..logs import get_logger, run_scope
 from .alerts import Alert, AlertMonitor
 from .counters import BreakerView, CounterKey, ReliabilityStats
 from .histogram import percentile_of_buckets
@@ -106,7 +106,7 @@ class RunRecorder:
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-        with self._lock:
+        with self._lock, run_scope(self.stats.run_id):
             self._flush_locked()
             self._end_run()
             if self.store is not None:
@@ -117,11 +117,12 @@ class RunRecorder:
 
     def _tick_until_stopped(self) -> None:
         while not self._stop.wait(self._settings.flush_interval_s):
-            try:
-                self.report()  # checks (and logs) the alerts
-                self.flush()
-            except Exception as exc:  # noqa: BLE001 - a tick must never kill the thread
-                log.warning("statistics tick failed: %s: %s", type(exc).__name__, exc)
+            with run_scope(self.stats.run_id):
+                try:
+                    self.report()  # checks (and logs) the alerts
+                    self.flush()
+                except Exception as exc:  # noqa: BLE001 - a tick must never kill the thread
+                    log.warning("statistics tick failed: %s: %s", type(exc).__name__, exc)
 
     def _flush_locked(self) -> bool:
         if self.store is None:

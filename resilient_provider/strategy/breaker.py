@@ -149,25 +149,30 @@ class CircuitBreaker:
             if self._trial_successes >= self.settings.success_threshold:
                 self._transition(BreakerState.CLOSED, self._clock())
 
-    def record_failure(self, permit: Permit, *, hold_open_s: float | None = None) -> None:
+    def record_failure(self, permit: Permit, *, hold_open_s: float | None = None) -> bool:
         """The permitted call failed in a way that counts against the provider's health.
 
         ``hold_open_s`` (a ``Retry-After``) keeps the breaker open at least that long if this
-        failure opens it.
+        failure opens it. Returns True if this failure opened the breaker (a failed half-open
+        trial if ``permit.trial``, else ``failure_threshold`` failures within ``window_s``):
+        of concurrent failures, exactly one opens it.
         """
         with self._lock:
             now = self._clock()
             if permit.generation != self._generation:
-                return
+                return False
             state = self._current_state(now)
             if state is BreakerState.HALF_OPEN and permit.trial:
                 self._trials.pop(permit.id, None)
                 self._open(now, hold_open_s)
-            elif state is BreakerState.CLOSED:
+                return True
+            if state is BreakerState.CLOSED:
                 self._failures.append(now)
                 self._expire_failures(now)
                 if len(self._failures) >= self.settings.failure_threshold:
                     self._open(now, hold_open_s)
+                    return True
+            return False
 
     def release(self, permit: Permit) -> None:
         """The permitted call ended with an outcome that says nothing about provider health."""
@@ -175,8 +180,9 @@ class CircuitBreaker:
             if self._is_current_trial(permit):
                 del self._trials[permit.id]
 
-    def hold_open(self, for_s: float) -> None:
-        """Open now (if not already) and stay open at least ``for_s`` seconds.
+    def hold_open(self, for_s: float) -> bool:
+        """Open now (if not already) and stay open at least ``for_s`` seconds; True if this
+        opened the breaker (False if it was open already and is only held longer).
 
         Used when a provider asks us to come back later than we are willing to wait.
         """
@@ -184,8 +190,9 @@ class CircuitBreaker:
             now = self._clock()
             if self._current_state(now) is BreakerState.OPEN:
                 self._open_until = max(self._open_until, now + for_s)
-            else:
-                self._open(now, for_s)
+                return False
+            self._open(now, for_s)
+            return True
 
     # --- internals (lock held) ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ there — no fall-over — but a cached entry may still be served.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -22,7 +23,7 @@ from ..errors import (
     SymbolNotFoundError,
     ThrottledError,
 )
-from ..logs import get_logger
+from ..logs import describe_symbols, get_logger
 from ..result import Attempt, DataSource, FetchResult
 from ..stats import ReliabilityStats
 from .guarded import GuardedProvider, StepResult
@@ -106,12 +107,16 @@ class Cascade:
         answers: dict[str, tuple[DataSource, CacheEntry, float]] = {}
 
         pending = list(symbols)
+        steps: dict[str, StepResult] = {}
         chain = self.providers if self.settings.enable_fallback else self.providers[:1]
         for index, provider in enumerate(chain):
             if not pending:
                 break
             if index:
-                log.info("falling over to %s for %s", provider.name, _describe(pending))
+                cause = _fall_over_cause(chain[index - 1].name,
+                                         [steps[s] for s in pending if s in steps])
+                log.info("falling over to %s for %s: %s", provider.name,
+                         describe_symbols(pending), cause)
             later = chain[index + 1] if index + 1 < len(chain) else None
             skip_backoff = (None if hurry is None or later is None
                             else partial(_fall_over_sooner, hurry, later))
@@ -195,7 +200,7 @@ class Cascade:
             return self.cache.get_many(symbols)
         except Exception as exc:  # noqa: BLE001 - see above
             self._stats.record_cache_error("get")
-            log.warning("cache read failed for %s, skipped: %s: %s", _describe(symbols),
+            log.warning("cache read failed for %s, skipped: %s: %s", describe_symbols(symbols),
                         type(exc).__name__, exc)
             return {}
 
@@ -206,16 +211,28 @@ class Cascade:
             self.cache.set_many(entries)
         except Exception as exc:  # noqa: BLE001 - see above
             self._stats.record_cache_error("set")
-            log.warning("cache write failed for %s, skipped: %s: %s", _describe(list(entries)),
-                        type(exc).__name__, exc)
+            providers = sorted({e.provider for e in entries.values()})
+            log.warning("cache write failed for %s, skipped: %s: %s (data from %s)",
+                        describe_symbols(list(entries)), type(exc).__name__, exc,
+                        ", ".join(providers))
 
 
 def _fall_over_sooner(hurry: Callable[[], bool], later: GuardedProvider) -> bool:
     return hurry() and later.accepting_calls()
 
 
-def _describe(symbols: Sequence[str]) -> str:
-    return symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"
+def _fall_over_cause(previous: str, steps: Sequence[StepResult]) -> str:
+    """Why ``previous`` left these symbols to the next provider: its error codes (the message
+    too for one symbol) and how many attempts it made, or that it was skipped."""
+    codes = Counter(s.error.code for s in steps if s.error is not None)
+    counted = ", ".join(code if n == 1 else f"{code} for {n} symbols"
+                        for code, n in codes.most_common())
+    if len(steps) == 1 and steps[0].error is not None:
+        counted = f"{steps[0].error.code} ({steps[0].error.message[:200]})"
+    if set(codes) <= _SKIP_CODES:
+        return f"{previous} skipped: {counted}"
+    attempts = 1 + max((s.retries for s in steps), default=0)
+    return f"{previous} failed with {counted} after {attempts} attempt(s)"
 
 
 def _attempt(provider: str, step: StepResult) -> Attempt:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -24,7 +23,7 @@ from ..errors import (
     ResilientProviderError,
     ThrottledError,
 )
-from ..logs import get_logger
+from ..logs import describe_symbols, get_logger
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
 from .breaker import BreakerState, CircuitBreaker, Permit
@@ -107,11 +106,11 @@ class GuardedProvider:
             self._stats.record_retry(self.name)
             outcome = state.outcome
             failure = outcome.exception() if outcome is not None else None
-            causes = "; ".join(
-                f"{s}: {e.code}" for s, e in (failure.errors.items() if isinstance(
-                    failure, RetryPending) else ()))
-            log.warning("%s: retry %d of %d in %.2fs for %s", self.name, state.attempt_number,
-                        self.policy.retry.max_attempts - 1, state.upcoming_sleep, causes)
+            causes = _causes(failure.errors if isinstance(failure, RetryPending) else {})
+            log.warning("%s: retry %d of %d in %.2fs for %s; attempt %d of %d failed",
+                        self.name, state.attempt_number, self.policy.retry.max_attempts - 1,
+                        state.upcoming_sleep, causes, state.attempt_number,
+                        self.policy.retry.max_attempts)
 
         retrying = build_retrying(self.policy.retry, deadline=deadline, rng=self._rng,
                                   sleep=self._sleep, before_sleep=before_sleep,
@@ -119,7 +118,7 @@ class GuardedProvider:
         try:
             for attempt in retrying:
                 with attempt:
-                    outcome = self._attempt(pending, deadline)
+                    outcome = self._attempt(pending, deadline, retries + 1)
                     to_retry = {s: r for s, r in outcome.items()
                                 if isinstance(r, ResilientProviderError)
                                 and is_retriable(r, self.policy.retry)}
@@ -133,9 +132,9 @@ class GuardedProvider:
         except RetryPending as exhausted:
             settled.update(exhausted.errors)
             if skipped_wait:
-                log.info("%s: %d symbol(s) go on to the next source now rather than wait out a "
-                         "backoff with nothing else to do meanwhile", self.name,
-                         len(exhausted.errors))
+                log.debug("%s: %d symbol(s) go on to the next source now rather than wait out "
+                          "a backoff with nothing else to do meanwhile", self.name,
+                          len(exhausted.errors))
 
         latency_ms = (time.perf_counter() - started) * 1000.0
         return {
@@ -145,8 +144,8 @@ class GuardedProvider:
             for s, r in settled.items()
         }
 
-    def _attempt(self, symbols: Sequence[str],
-                 deadline: Deadline) -> dict[str, ResilientProviderError | dict[str, Any]]:
+    def _attempt(self, symbols: Sequence[str], deadline: Deadline, number: int,
+                 ) -> dict[str, ResilientProviderError | dict[str, Any]]:
         """One call to the provider for ``symbols``: rate permits, a call slot, then through the
         breaker, all within the deadline."""
         budget_s = deadline.remaining_s()
@@ -169,18 +168,18 @@ class GuardedProvider:
                     "skipped, request deadline spent waiting for rate permits",
                     provider=self.name))
         if self._slots is None:
-            return self._call_through_breaker(symbols, deadline)
+            return self._call_through_breaker(symbols, deadline, number)
         if not self._slots.acquire(timeout=budget_s):
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
             return dict.fromkeys(symbols, DeadlineExceededError(
                 f"skipped, no free call slot (max_concurrent_requests) within {budget_s:.1f}s",
                 provider=self.name))
         try:
-            return self._call_through_breaker(symbols, deadline)
+            return self._call_through_breaker(symbols, deadline, number)
         finally:
             self._slots.release()
 
-    def _call_through_breaker(self, symbols: Sequence[str], deadline: Deadline,
+    def _call_through_breaker(self, symbols: Sequence[str], deadline: Deadline, number: int,
                               ) -> dict[str, ResilientProviderError | dict[str, Any]]:
         """The call itself, if the breaker lets it through, bounded by the deadline's rest."""
         budget_s = deadline.remaining_s()
@@ -213,7 +212,7 @@ class GuardedProvider:
                                            provider=self.name)
             results[symbol] = (answer if isinstance(answer, ResilientProviderError)
                                else check_info(symbol, answer, provider=self.name))
-        self._report(permit, results, latency_ms)
+        self._report(permit, results, latency_ms, number)
         return results
 
     def _call(self, symbols: Sequence[str], timeout_s: float, *,
@@ -240,39 +239,50 @@ class GuardedProvider:
 
     def _report(self, permit: Permit,
                 results: Mapping[str, ResilientProviderError | dict[str, Any]],
-                latency_ms: float) -> None:
-        """Tell the breaker and the statistics how the call went.
+                latency_ms: float, number: int) -> None:
+        """Tell the breaker and the statistics how attempt ``number`` went.
 
         The call is a success for the breaker if any symbol got data, a failure if any symbol
         failed on provider health (and none got data), and neutral otherwise (only unknown
-        symbols, or the deadline cut it short).
+        symbols, or the deadline cut it short). The failure that opens the breaker logs the one
+        WARNING line of that event, with its cause; each error's own line is DEBUG, as the
+        retry, fall-over and final lines tell the same at INFO and above.
         """
-        errors = [r for r in results.values() if isinstance(r, ResilientProviderError)]
-        successes = len(results) - len(errors)
-        health_failures = [e for e in errors if e.counts_against_provider]
+        failed = {s: r for s, r in results.items() if isinstance(r, ResilientProviderError)}
+        successes = len(results) - len(failed)
+        health_failures = [e for e in failed.values() if e.counts_against_provider]
         if successes:
             self.breaker.record_success(permit)
         elif health_failures:
-            retry_after = max((e.retry_after for e in health_failures
-                               if isinstance(e, RateLimitError) and e.retry_after is not None),
-                              default=None)
-            self.breaker.record_failure(permit, hold_open_s=retry_after)
-            if retry_after is not None and retry_after > self.policy.retry.max_retry_after_s:
-                # We will not wait that long: fail over now, rest the provider meanwhile.
-                self.breaker.hold_open(retry_after)
+            self._record_failure(permit, health_failures, failed, number)
         else:
             self.breaker.release(permit)
         self._stats.record_call(self.name, latency_ms=latency_ms, successes=successes,
-                                failures=Counter(e.code for e in errors))
-        failed: dict[int, list[str]] = {}  # one line per distinct error, not per symbol
-        for symbol, result in results.items():
-            if isinstance(result, ResilientProviderError):
-                failed.setdefault(id(result), []).append(symbol)
-        by_id = {id(e): e for e in errors}
-        for error_id, symbols in failed.items():
-            error = by_id[error_id]
-            who = symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"
-            log.info("%s: %s for %s: %s", self.name, error.code, who, error.message)
+                                failures=Counter(e.code for e in failed.values()))
+        if failed:
+            log.debug("%s: attempt %d failed for %s", self.name, number, _causes(failed))
+
+    def _record_failure(self, permit: Permit, health_failures: list[ResilientProviderError],
+                        failed: Mapping[str, ResilientProviderError], number: int) -> None:
+        """Count a failed call against the breaker; if that opens it, say why (once)."""
+        retry_after = max((e.retry_after for e in health_failures
+                           if isinstance(e, RateLimitError) and e.retry_after is not None),
+                          default=None)
+        opened = self.breaker.record_failure(permit, hold_open_s=retry_after)
+        settings = self.policy.breaker
+        count = settings.failure_threshold
+        reason = ("a half-open trial call failed" if permit.trial else
+                  f"{count} failure{'s' * (count != 1)} within {settings.window_s:g}s")
+        # Longer than we will wait: fail over now, rest the provider meanwhile.
+        if (retry_after is not None and retry_after > self.policy.retry.max_retry_after_s
+                and self.breaker.hold_open(retry_after)):
+            opened, reason = True, f"Retry-After {retry_after:g}s is more than we wait"
+        if not opened:
+            return
+        if retry_after is not None and "Retry-After" not in reason:
+            reason += f", Retry-After {retry_after:g}s"
+        log.warning("%s: circuit open for %.1fs: %s; tripped on attempt %d for %s", self.name,
+                    self.breaker.retry_in_s(), reason, number, _causes(failed))
 
     def accepting_calls(self) -> bool:
         """Whether a call now would go through: the breaker is closed."""
@@ -284,5 +294,19 @@ class GuardedProvider:
 
 
 def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
-    level = logging.WARNING if new is BreakerState.OPEN else logging.INFO
-    log.log(level, "%s: circuit %s -> %s", name, old, new)
+    # Opening is logged by the failure that opened it (GuardedProvider._report), with its cause.
+    if new is BreakerState.HALF_OPEN:
+        log.info("%s: circuit %s -> %s: open period over, letting trial calls through",
+                 name, old, new)
+    elif new is BreakerState.CLOSED:
+        log.info("%s: circuit %s -> %s: trial calls succeeded", name, old, new)
+
+
+def _causes(errors: Mapping[str, ResilientProviderError]) -> str:
+    """``AAPL: timeout (timeout after 1.0s)``, symbols with the same error grouped, groups
+    joined by ``; `` — the cause part of a log line."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for symbol, error in errors.items():
+        groups.setdefault((error.code, error.message[:200]), []).append(symbol)
+    return "; ".join(f"{describe_symbols(symbols)}: {code} ({message})"
+                     for (code, message), symbols in groups.items())

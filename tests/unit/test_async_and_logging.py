@@ -54,7 +54,8 @@ def test_every_log_line_of_a_request_carries_its_correlation_id(
     facade.fetch("A")
     first = _cids(debug_logs)
     assert len(first) >= 4 and len(set(first)) == 1 and first[0] is not None
-    assert all(r.getMessage().startswith(f"[rp:{first[0]}] ") for r in debug_logs.records)
+    run = facade.run_id
+    assert all(r.getMessage().startswith(f"[run:{run} rp:{first[0]}] ") for r in debug_logs.records)
     debug_logs.clear()
     facade.fetch("A")
     second = _cids(debug_logs)
