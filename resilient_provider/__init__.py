@@ -20,6 +20,8 @@ from .errors import (
     SymbolNotFoundError,
 )
 from .facade import ResilientProvider
+from .health import CheckResult, HealthReport, check_health
+from .logs import configure_logging
 from .result import Attempt, DataSource, FetchResult
 from .symbols import normalize_symbol
 
@@ -30,10 +32,12 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "Attempt",
+    "CheckResult",
     "ConfigError",
     "DataContractError",
     "DataSource",
     "FetchResult",
+    "HealthReport",
     "InvalidSymbolError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
@@ -43,5 +47,7 @@ __all__ = [
     "Settings",
     "SymbolNotFoundError",
     "__version__",
+    "check_health",
+    "configure_logging",
     "normalize_symbol",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import random
 import threading
 import time
@@ -27,7 +25,8 @@ from .batch import (
 )
 from .cache import CacheBackend, DiskCache, MemoryCache
 from .config import Settings
-from .logs import correlation_scope, get_logger
+from .facade_async import AsyncTwins
+from .logs import correlation_scope, get_logger, run_scope
 from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
@@ -42,7 +41,7 @@ from .symbols import normalize_symbol
 log = get_logger(__name__)
 
 
-class ResilientProvider:
+class ResilientProvider(AsyncTwins):
     """Market data for tickers through a cascading fallback that never raises for outages.
 
     For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry
@@ -190,7 +189,7 @@ class ResilientProvider:
         return {key: result.to_tagged_dict() for key, result in results.items()}
 
     def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
-        with progress_bar(len(plan.symbols), progress) as bar:
+        with run_scope(self.stats.run_id), progress_bar(len(plan.symbols), progress) as bar:
             results: dict[str, FetchResult] = {}
             if self.settings.cache.read_through:
                 # Fresh entries for the whole batch in one read, here: a warm portfolio needs
@@ -213,50 +212,12 @@ class ResilientProvider:
               ) -> dict[str, FetchResult]:
         """The cascade (or ``step``) for distinct normalised ``symbols``, sharing walks in
         flight: a symbol another walk is fetching is waited for, not fetched again."""
-        with correlation_scope():
+        with run_scope(self.stats.run_id), correlation_scope():
             outcome = self._coalescer.run(symbols, step or self._cascade.run,
                                           wait_s=self._join_wait_s)
         if outcome.joined:
             self.stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
         return outcome.results
-
-    # --- async twins: the same implementation, run off the event loop ------------------------
-
-    async def afetch(self, symbol: str) -> FetchResult:
-        """:meth:`fetch` for ``async`` code; safe to await inside a running event loop."""
-        normalize_symbol(symbol)  # bad input raises here, in the caller's frame
-        self._check_open()
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        return await loop.run_in_executor(self._async_executor(), context.run, self.fetch, symbol)
-
-    async def aget_ticker_info(self, symbol: str) -> dict[str, Any]:
-        """:meth:`get_ticker_info` for ``async`` code."""
-        return (await self.afetch(symbol)).to_tagged_dict()
-
-    async def abatch_fetch(self, symbols: Iterable[str], *,
-                           progress: bool | None = None) -> dict[str, FetchResult]:
-        """:meth:`batch_fetch` for ``async`` code (the chunks run on their own threads)."""
-        plan = plan_batch(symbols)  # bad input raises here, in the caller's frame
-        self._check_open()
-        return await asyncio.to_thread(self._batch, plan, progress)
-
-    async def abatch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool = False,
-                                     progress: bool | None = None) -> Any:
-        """:meth:`batch_get_ticker_info` for ``async`` code."""
-        plan = plan_batch(symbols)
-        self._check_open()
-        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress)
-
-    def _async_executor(self) -> ThreadPoolExecutor:
-        # Workers never block past the request deadline (provider calls run in abandoned
-        # daemon threads on timeout), so a plain pool is safe to join at exit.
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.settings.max_concurrent_requests,
-                    thread_name_prefix="resilient-provider")
-            return self._executor
 
     # --- statistics --------------------------------------------------------------------------
 
@@ -268,6 +229,21 @@ class ResilientProvider:
         ``stats.flush_interval_s`` and on :meth:`close`, for ``resilient-provider stats``.
         """
         return self._recorder.report()
+
+    def stats_frame(self) -> Any:
+        """:meth:`get_reliability_stats` per provider as a pandas DataFrame (one row each;
+        see :func:`~resilient_provider.stats.export.stats_frame` for the columns)."""
+        from .stats.export import stats_frame  # imported here: pandas is slow to import
+
+        return stats_frame(self.get_reliability_stats())
+
+    def prometheus_registry(self) -> Any:
+        """A ``prometheus_client`` registry whose collector reads this façade's live statistics
+        on every scrape (serve it with ``prometheus_client.start_http_server(port,
+        registry=...)`` or :func:`~resilient_provider.stats.export.serve_prometheus`)."""
+        from .stats.export import prometheus_registry
+
+        return prometheus_registry(self.get_reliability_stats)
 
     def reset_stats(self) -> None:
         """End this run in the statistics store, zero the statistics and start a new run id

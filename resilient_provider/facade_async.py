@@ -1,0 +1,75 @@
+"""The façade's async twins: the same implementation as the sync methods, run off the loop.
+
+:class:`AsyncTwins` is a mixin of :class:`~resilient_provider.facade.ResilientProvider`; it
+validates input in the caller's frame (so bad input raises where it was written) and runs the
+sync method on a thread, with the caller's context variables (run and correlation ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from .batch import BatchPlan, plan_batch
+from .config import Settings
+from .result import FetchResult
+from .symbols import normalize_symbol
+
+
+class _Sync(Protocol):
+    """What the twins use of the façade."""
+
+    settings: Settings
+    _lock: threading.Lock
+    _executor: ThreadPoolExecutor | None
+
+    def fetch(self, symbol: str) -> FetchResult: ...
+    def _check_open(self) -> None: ...
+    def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]: ...
+    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None) -> Any: ...
+
+
+class AsyncTwins:
+    """``afetch``, ``aget_ticker_info``, ``abatch_fetch`` and ``abatch_get_ticker_info``."""
+
+    async def afetch(self: _Sync, symbol: str) -> FetchResult:
+        """:meth:`fetch` for ``async`` code; safe to await inside a running event loop."""
+        normalize_symbol(symbol)  # bad input raises here, in the caller's frame
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(_async_executor(self), context.run, self.fetch,
+                                          symbol)
+
+    async def aget_ticker_info(self: _Sync, symbol: str) -> dict[str, Any]:
+        """:meth:`get_ticker_info` for ``async`` code."""
+        return (await AsyncTwins.afetch(self, symbol)).to_tagged_dict()
+
+    async def abatch_fetch(self: _Sync, symbols: Iterable[str], *,
+                           progress: bool | None = None) -> dict[str, FetchResult]:
+        """:meth:`batch_fetch` for ``async`` code (the chunks run on their own threads)."""
+        plan = plan_batch(symbols)  # bad input raises here, in the caller's frame
+        self._check_open()
+        return await asyncio.to_thread(self._batch, plan, progress)
+
+    async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
+                                     as_frame: bool = False, progress: bool | None = None) -> Any:
+        """:meth:`batch_get_ticker_info` for ``async`` code."""
+        plan = plan_batch(symbols)
+        self._check_open()
+        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress)
+
+
+def _async_executor(facade: _Sync) -> ThreadPoolExecutor:
+    # Workers never block past the request deadline (provider calls run in abandoned daemon
+    # threads on timeout), so a plain pool is safe to join at exit.
+    with facade._lock:
+        if facade._executor is None:
+            facade._executor = ThreadPoolExecutor(
+                max_workers=facade.settings.max_concurrent_requests,
+                thread_name_prefix="resilient-provider")
+        return facade._executor
