@@ -49,6 +49,8 @@ def test_with_the_primary_down_its_open_breaker_sends_the_batch_straight_on(rig:
     stats = rig.stats(facade, "yfinance")
     assert stats["breaker"]["state"] == "open"
     # Threshold 3: three chunks of five failed, then the other five chunks skipped yfinance.
+    # Which three is up to the two chunk threads (they race for the one call slot).
     assert stats["skipped"] == {"circuit_open": 25}
-    asked = [s for s in SYMBOLS if rig.yahoo_yf.count(route="quoteSummary", symbol=s)]
-    assert asked == SYMBOLS[:15]
+    asked = {s for s in SYMBOLS if rig.yahoo_yf.count(route="quoteSummary", symbol=s)}
+    chunks = [set(SYMBOLS[i:i + 5]) for i in range(0, len(SYMBOLS), 5)]
+    assert len(asked) == 15 and all(c <= asked or not c & asked for c in chunks)
