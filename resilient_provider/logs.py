@@ -24,9 +24,10 @@ import logging
 import secrets
 import sys
 import time
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Literal, TextIO
 
+from .errors import ResilientProviderError
 from .redaction import redact
 
 #: The two line formats of :func:`configure_logging`.
@@ -110,6 +111,16 @@ def describe_symbols(symbols: Sequence[str], *, limit: int = 5) -> str:
     """Symbols for a log line: ``AAPL``, ``AAPL, MSFT`` or ``AAPL, … , IWM and 20 more``."""
     shown = ", ".join(symbols[:limit])
     return shown if len(symbols) <= limit else f"{shown} and {len(symbols) - limit} more"
+
+
+def describe_errors(errors: Mapping[str, ResilientProviderError]) -> str:
+    """``AAPL: timeout (timeout after 1.0s)``, symbols with the same error grouped, groups
+    joined by ``; `` — the cause part of a log line."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for symbol, error in errors.items():
+        groups.setdefault((error.code, error.message[:200]), []).append(symbol)
+    return "; ".join(f"{describe_symbols(symbols)}: {code} ({message})"
+                     for (code, message), symbols in groups.items())
 
 
 def _ids(record: logging.LogRecord) -> tuple[str | None, str | None]:

@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import BreakerSettings
+from ..logs import get_logger
+
+log = get_logger(__name__)
 
 StateListener = Callable[[str, "BreakerState", "BreakerState"], None]
 
@@ -232,3 +235,15 @@ class CircuitBreaker:
         self._trial_successes = 0
         for listener in self._listeners:
             listener(self.name, old, new)
+
+
+def log_recovery(name: str, old: BreakerState, new: BreakerState) -> None:
+    """A listener that logs a breaker letting trials through and closing again (INFO).
+
+    Opening is logged by the failure that opened it (``GuardedProvider``), with its cause.
+    """
+    if new is BreakerState.HALF_OPEN:
+        log.info("%s: circuit %s -> %s: open period over, letting trial calls through",
+                 name, old, new)
+    elif new is BreakerState.CLOSED:
+        log.info("%s: circuit %s -> %s: trial calls succeeded", name, old, new)

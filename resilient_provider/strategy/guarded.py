@@ -23,10 +23,10 @@ from ..errors import (
     ResilientProviderError,
     ThrottledError,
 )
-from ..logs import describe_symbols, get_logger
+from ..logs import describe_errors, get_logger
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
-from .breaker import BreakerState, CircuitBreaker, Permit
+from .breaker import BreakerState, CircuitBreaker, Permit, log_recovery
 from .contract import check_info
 from .rate_limit import RateLimiter
 from .retry import RetryPending, build_retrying, is_retriable
@@ -75,7 +75,7 @@ class GuardedProvider:
         self._stats = stats
         self.breaker = CircuitBreaker(
             self.name, policy.breaker, clock=clock,
-            trial_timeout_s=policy.timeout_s, listeners=(_log_transition,),
+            trial_timeout_s=policy.timeout_s, listeners=(log_recovery,),
         )
         self.limiter = (RateLimiter(policy.rate_limit_per_s, clock=clock, sleep=sleep,
                                     name=self.name)
@@ -106,7 +106,7 @@ class GuardedProvider:
             self._stats.record_retry(self.name)
             outcome = state.outcome
             failure = outcome.exception() if outcome is not None else None
-            causes = _causes(failure.errors if isinstance(failure, RetryPending) else {})
+            causes = describe_errors(failure.errors if isinstance(failure, RetryPending) else {})
             log.warning("%s: retry %d of %d in %.2fs for %s; attempt %d of %d failed",
                         self.name, state.attempt_number, self.policy.retry.max_attempts - 1,
                         state.upcoming_sleep, causes, state.attempt_number,
@@ -260,7 +260,7 @@ class GuardedProvider:
         self._stats.record_call(self.name, latency_ms=latency_ms, successes=successes,
                                 failures=Counter(e.code for e in failed.values()))
         if failed:
-            log.debug("%s: attempt %d failed for %s", self.name, number, _causes(failed))
+            log.debug("%s: attempt %d failed for %s", self.name, number, describe_errors(failed))
 
     def _record_failure(self, permit: Permit, health_failures: list[ResilientProviderError],
                         failed: Mapping[str, ResilientProviderError], number: int) -> None:
@@ -282,7 +282,7 @@ class GuardedProvider:
         if retry_after is not None and "Retry-After" not in reason:
             reason += f", Retry-After {retry_after:g}s"
         log.warning("%s: circuit open for %.1fs: %s; tripped on attempt %d for %s", self.name,
-                    self.breaker.retry_in_s(), reason, number, _causes(failed))
+                    self.breaker.retry_in_s(), reason, number, describe_errors(failed))
 
     def accepting_calls(self) -> bool:
         """Whether a call now would go through: the breaker is closed."""
@@ -291,22 +291,3 @@ class GuardedProvider:
     def close(self) -> None:
         """Let the idle call threads go; the wrapped provider is its owner's to close."""
         self._runner.close()
-
-
-def _log_transition(name: str, old: BreakerState, new: BreakerState) -> None:
-    # Opening is logged by the failure that opened it (GuardedProvider._report), with its cause.
-    if new is BreakerState.HALF_OPEN:
-        log.info("%s: circuit %s -> %s: open period over, letting trial calls through",
-                 name, old, new)
-    elif new is BreakerState.CLOSED:
-        log.info("%s: circuit %s -> %s: trial calls succeeded", name, old, new)
-
-
-def _causes(errors: Mapping[str, ResilientProviderError]) -> str:
-    """``AAPL: timeout (timeout after 1.0s)``, symbols with the same error grouped, groups
-    joined by ``; `` — the cause part of a log line."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for symbol, error in errors.items():
-        groups.setdefault((error.code, error.message[:200]), []).append(symbol)
-    return "; ".join(f"{describe_symbols(symbols)}: {code} ({message})"
-                     for (code, message), symbols in groups.items())
