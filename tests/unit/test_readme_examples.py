@@ -58,3 +58,26 @@ def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert rows["not"][-1] == "invalid_symbol"
     assert "'primary'" in lines[-1]
     assert quote_lookups == 2  # AAPL and aapl fetched once per batch call
+
+
+def test_the_statistics_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeYahooServer(seed=4) as yahoo:
+        write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
+        monkeypatch.chdir(tmp_path)
+        exec(python_block_after("### Statistics after the run"), {})
+    out = capsys.readouterr().out
+    assert "yfinance" in out and "p95_ms" in out and "success_rate" in out
+    assert out.splitlines()[0].split()[0] == "0.0"  # no fallback: every symbol from yfinance
+
+
+def test_the_health_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeYahooServer(seed=4) as yahoo:
+        write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
+        monkeypatch.chdir(tmp_path)
+        exec(python_block_after("### Health checks"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "up"
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["yfinance", "up"], ["yahooquery", "up"], ["cache", "up"]]
