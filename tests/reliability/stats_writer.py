@@ -1,9 +1,9 @@
 """A child process that counts requests into a statistics store, for the reliability tests.
 
-``python -m tests.reliability.stats_writer STORE COUNT FLUSH_INTERVAL_S [--hang]`` runs COUNT
-requests through a façade over a scripted provider, prints ``run <id>`` then ``done``, and
-either closes the façade and exits or, with ``--hang``, waits for its stdin to close (to be
-killed meanwhile).
+``python -m tests.reliability.stats_writer STORE COUNT FLUSH_INTERVAL_S [--hang | --no-close]``
+runs COUNT requests through a façade over a scripted provider, prints ``run <id>`` then
+``done``, and closes the façade and exits; with ``--hang`` it first waits for its stdin to close
+(to be killed meanwhile), with ``--no-close`` it exits without closing the façade.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def main() -> None:
     print("done", flush=True)
     if "--hang" in sys.argv:
         sys.stdin.read()  # killed here
-    provider.close()
+    if "--no-close" not in sys.argv:
+        provider.close()
 
 
 if __name__ == "__main__":

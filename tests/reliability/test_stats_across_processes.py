@@ -75,3 +75,15 @@ def test_two_processes_writing_one_store_lose_no_count(tmp_path: Path) -> None:
     store.close()
     assert both["total_requests"] == 800 and both["providers"]["scripted"]["calls"] == 800
     assert both["ended_at"] is not None
+
+
+def test_a_process_that_exits_without_closing_flushes_at_exit(tmp_path: Path) -> None:
+    path = tmp_path / "stats.sqlite3"
+    child = start_writer(path, 30, 3600, "--no-close")  # no periodic flush within the run
+    run_id = read_line(child).removeprefix("run ")
+    assert read_line(child) == "done"
+    assert child.wait(30) == 0
+    store = StatsStore(path, create=False)
+    report = store.report([run_id])
+    store.close()
+    assert report["total_requests"] == 30 and report["ended_at"] is not None
