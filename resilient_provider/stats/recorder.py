@@ -163,7 +163,7 @@ class RunRecorder:
     def _start_run(self) -> None:
         assert self.store is not None
         run = RunInfo(self.stats.run_id, self.stats.started_at, self._fingerprint, os.getpid(),
-                      socket.gethostname())
+                      socket.gethostname(), providers=tuple(self._breakers()))
         try:
             self.store.start_run(run)
         except sqlite3.Error as exc:

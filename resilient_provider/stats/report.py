@@ -40,7 +40,9 @@ def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, 
         providers.setdefault(name, {"calls": 0, "successes": 0, "failures": {}, "skipped": {},
                                     "retries": 0, "buckets": {}, "trips": 0})
     shown: dict[str, dict[str, Any]] = {}
-    for name, view in providers.items():
+    order = _chain_order(runs)
+    for name, view in sorted(providers.items(),
+                             key=lambda item: (order.get(item[0], len(order)), item[0])):
         buckets = view.pop("buckets")
         trips = view.pop("trips")
         view["success_rate"] = round(100.0 * view["successes"] / view["calls"], 2) \
@@ -67,3 +69,13 @@ def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, 
         "coalesced_requests": totals.get(("coalesced", "", "requests", ""), 0),
         "alerts": list(alerts),
     }
+
+
+def _chain_order(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Each provider's place: the chain order of the runs, primary first, oldest run first."""
+    order: dict[str, int] = {}
+    for run in sorted(runs, key=lambda r: r["started_at"]):
+        for name in str(run.get("providers") or "").split(","):
+            if name:
+                order.setdefault(name, len(order))
+    return order

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
     last_flush_at REAL,
     config_fingerprint TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    host TEXT NOT NULL
+    host TEXT NOT NULL,
+    providers TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
 CREATE TABLE IF NOT EXISTS counters (
@@ -65,13 +66,15 @@ class StatsStoreError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """Who wrote a run: its id, start (epoch seconds), configuration fingerprint, process."""
+    """Who wrote a run: its id, start (epoch seconds), configuration fingerprint, process,
+    and its provider chain, primary first (reports list providers in that order)."""
 
     run_id: str
     started_at: float
     config_fingerprint: str
     pid: int
     host: str
+    providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +143,10 @@ class StatsStore:
     def start_run(self, run: RunInfo) -> None:
         """Record that ``run`` has started (again: an existing run keeps its counters)."""
         with self._transaction() as db:
-            db.execute("INSERT INTO runs (run_id, started_at, config_fingerprint, pid, host) "
-                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-                       (run.run_id, run.started_at, run.config_fingerprint, run.pid, run.host))
+            db.execute("INSERT INTO runs (run_id, started_at, config_fingerprint, pid, host, "
+                       "providers) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+                       (run.run_id, run.started_at, run.config_fingerprint, run.pid, run.host,
+                        ",".join(run.providers)))
 
     def write(self, run_id: str, flush: Flush) -> None:
         """Add one flush to ``run_id``, all of it or (on an error) none of it."""
@@ -261,7 +265,7 @@ class StatsStore:
 
     def _runs(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
         columns = ("run_id", "started_at", "ended_at", "last_flush_at", "config_fingerprint",
-                   "pid", "host")
+                   "pid", "host", "providers")
         rows = self._in_runs(f"SELECT {', '.join(columns)} FROM runs WHERE run_id IN ({{marks}})",
                              run_ids)
         return [dict(zip(columns, row, strict=True)) for row in rows]

@@ -144,3 +144,11 @@ def test_a_reader_refuses_a_missing_or_foreign_file(tmp_path: Path) -> None:
     with pytest.raises(StatsStoreError, match="not a usable statistics store"):
         StatsStore(garbage, create=False)
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_reports_list_providers_in_chain_order_primary_first(store: StatsStore) -> None:
+    store.start_run(RunInfo("r1", T0, "f", 1, "h", providers=("yfinance", "yahooquery")))
+    store.write("r1", Flush(T0, {("provider", "yahooquery", "calls", ""): 1,
+                                 ("provider", "yfinance", "calls", ""): 2,
+                                 ("provider", "adhoc", "calls", ""): 1}, {}))
+    assert list(store.report(["r1"])["providers"]) == ["yfinance", "yahooquery", "adhoc"]
