@@ -106,6 +106,8 @@ class RunRecorder:
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        with run_scope(self.stats.run_id):
+            self.report()  # the alerts that hold at the end are logged and stored too
         with self._lock, run_scope(self.stats.run_id):
             self._flush_locked()
             self._end_run()
