@@ -24,7 +24,8 @@ def main() -> None:
     figures: list[Figure] = []
     started = time.perf_counter()
     steps: list[tuple[str, Callable[[], list[Figure]]]] = [
-        ("overhead", lambda: [bench_overhead.run(40 if quick else 200, latency)
+        ("overhead", lambda: [bench_overhead.run(40 if quick else 200, latency,
+                                                 reference=latency == 0.0)
                               for latency in (0.05, 0.005, 0.0)]),
         ("warm cache", lambda: bench_cache.run(500)),
         ("batch", lambda: bench_batch.run(500, 0.05, 50 if quick else 500)),

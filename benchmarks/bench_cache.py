@@ -2,10 +2,14 @@
 
 Three baselines, all reading the same 500 info dicts from diskcache in the same run:
 
+- raw ``get`` of our very entries (same directory, same keys, same JSON bytes) plus
+  ``orjson.loads``: diskcache's own read path handing back the same dicts ours does, without
+  the façade (validation, batching, freshness, tags, statistics);
 - raw ``get`` of the info dicts stored the way diskcache stores them by default (pickled): what
   a user of plain diskcache gets back, a dict per symbol;
-- raw ``get`` of our stored JSON bytes, not decoded: the floor, no usable data yet;
-- raw ``get`` of our JSON bytes plus ``orjson.loads``.
+- raw ``get`` of our stored JSON bytes, not decoded: the floor, no usable data yet. No reader
+  that hands back dicts comes within 2x of it, diskcache's own pickled ``get`` included, so it
+  is shown for reference, without a target.
 
 Every side keeps all 500 answers, as a portfolio read does.
 """
@@ -66,16 +70,18 @@ def run(n: int, repeats: int = 7) -> list[Figure]:
     ours_m, bytes_m, decoded_m, pickled_m = (statistics.median(times[k]) for k in times)
     ms = f"{ours_m * 1000:.1f} ms"
     return [
-        Figure(f"warm cache, {n} symbols vs raw diskcache get of the same dicts", ms,
+        Figure(f"warm cache, {n} symbols vs raw diskcache get of the same entries", ms,
+               f"{decoded_m * 1000:.1f} ms (get + orjson.loads)", ours_m / decoded_m, "<= 2.0",
+               ours_m / decoded_m <= 2.0,
+               f"median of {repeats} runs; ours = batch_get_ticker_info with read_through, "
+               "tagged dicts; raw = diskcache get of our entries, decoded to the same dicts; "
+               "all sides keep their 500 answers"),
+        Figure(f"warm cache, {n} symbols vs raw diskcache get of pickled dicts", ms,
                f"{pickled_m * 1000:.1f} ms (pickled)", ours_m / pickled_m, "<= 2.0",
                ours_m / pickled_m <= 2.0,
-               f"median of {repeats} runs; ours = batch_get_ticker_info with read_through, "
-               "tagged dicts; raw = plain diskcache's default storage, unpickled dicts; all "
-               "sides keep their 500 answers"),
-        Figure(f"warm cache, {n} symbols vs raw get of our JSON bytes", ms,
-               f"{bytes_m * 1000:.1f} ms (undecoded)", ours_m / bytes_m, "<= 2.0",
-               ours_m / bytes_m <= 2.0,
-               "bytes not decoded: JSON decoding alone costs more than the whole raw read"),
-        Figure(f"warm cache, {n} symbols vs raw get + orjson decode", ms,
-               f"{decoded_m * 1000:.1f} ms", ours_m / decoded_m, "(for reference)", None),
+               "raw = the same dicts in plain diskcache's default storage (pickle)"),
+        Figure(f"warm cache, {n} symbols vs raw get of our JSON bytes, undecoded", ms,
+               f"{bytes_m * 1000:.1f} ms (bytes)", ours_m / bytes_m, "(reference: floor)", None,
+               f"no dicts yet: decoding alone costs more than reading; diskcache's pickled get "
+               f"is {pickled_m / bytes_m:.1f}x this floor"),
     ]
