@@ -44,13 +44,21 @@ def test_the_outage_testing_example_runs(capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().out.strip() == "fallback"
 
 
-def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def run_against_fake_yahoo(heading: str, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> FakeYahooServer:
+    """Run the python block after ``heading`` in ``tmp_path``, whose config.yaml sends both
+    adapters to a fake Yahoo; returns that (stopped) server for its request counts."""
     with FakeYahooServer(seed=4) as yahoo:
         write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
         monkeypatch.chdir(tmp_path)
-        exec(python_block_after("### Portfolios: batches"), {})
-        quote_lookups = yahoo.count(symbol="AAPL", route="quote")
+        exec(python_block_after(heading), {})
+    return yahoo
+
+
+def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    yahoo = run_against_fake_yahoo("### Portfolios: batches", tmp_path, monkeypatch)
+    quote_lookups = yahoo.count(symbol="AAPL", route="quote")
     lines = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split() for line in lines[2:8]}
     assert list(rows) == ["AAPL", "msft", "BRK-B", "aapl", "SPY", "not"]
@@ -62,10 +70,7 @@ def test_the_batch_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 def test_the_statistics_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    with FakeYahooServer(seed=4) as yahoo:
-        write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
-        monkeypatch.chdir(tmp_path)
-        exec(python_block_after("### Statistics after the run"), {})
+    run_against_fake_yahoo("### Statistics after the run", tmp_path, monkeypatch)
     out = capsys.readouterr().out
     assert "yfinance" in out and "p95_ms" in out and "success_rate" in out
     assert out.splitlines()[0].split()[0] == "0.0"  # no fallback: every symbol from yfinance
@@ -73,10 +78,7 @@ def test_the_statistics_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_the_health_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    with FakeYahooServer(seed=4) as yahoo:
-        write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5)
-        monkeypatch.chdir(tmp_path)
-        exec(python_block_after("### Health checks"), {})
+    run_against_fake_yahoo("### Health checks", tmp_path, monkeypatch)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "up"
     assert [line.split()[:2] for line in lines[1:]] == [
