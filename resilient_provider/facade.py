@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -32,7 +33,6 @@ from .providers.registry import create_provider
 from .result import FetchResult
 from .stats import ReliabilityStats
 from .stats.recorder import RunRecorder
-from .strategy.breaker import BreakerSnapshot
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.guarded import GuardedProvider
@@ -99,8 +99,11 @@ class ResilientProvider(AsyncTwins):
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
                                 stats=self.stats)
         # Writes the statistics to the store (settings.stats) and watches the alert thresholds.
+        # It holds no reference to the façade, so a façade dropped without close() is still
+        # collected, and then its run is flushed and ended by the finalizer.
         self._recorder = RunRecorder(self.stats, self.settings, clock=self._clock,
-                                     breakers=self._breakers)
+                                     breakers={g.name: g.breaker for g in self._guarded})
+        weakref.finalize(self, self._recorder.close)
         self._coalescer = Coalescer()
         # A request sharing another's walk waits for it at most as long as that walk can take.
         self._join_wait_s = self.settings.deadline_s + max(
@@ -254,9 +257,6 @@ class ResilientProvider(AsyncTwins):
     def run_id(self) -> str:
         """The id of the current run: in the statistics store and on every log line."""
         return self.stats.run_id
-
-    def _breakers(self) -> dict[str, BreakerSnapshot]:
-        return {g.name: g.breaker.snapshot() for g in self._guarded}
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..config import Settings
 from ..logs import get_logger, run_scope
@@ -29,7 +29,11 @@ from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreEr
 
 log = get_logger(__name__)
 
-BreakersView = Callable[[], Mapping[str, BreakerView]]
+
+class Breaker(Protocol):
+    """What the recorder reads of a circuit breaker."""
+
+    def snapshot(self) -> BreakerView: ...
 
 
 def config_fingerprint(settings: Settings) -> str:
@@ -44,15 +48,18 @@ class RunRecorder:
         stats: the façade's counters.
         settings: the façade's settings (``stats`` section, fingerprint, store path).
         clock: epoch seconds (the façade's clock: tests pass a fake one).
-        breakers: current breaker snapshots by provider name.
+        breakers: the providers' circuit breakers by name, primary first.
+
+    It keeps no reference to the façade: its thread and the exit hook hold the recorder, and a
+    façade that holds them would never be collected.
     """
 
     def __init__(self, stats: ReliabilityStats, settings: Settings, *,
-                 clock: Callable[[], float], breakers: BreakersView) -> None:
+                 clock: Callable[[], float], breakers: Mapping[str, Breaker]) -> None:
         self.stats = stats
         self._settings = settings.stats
         self._clock = clock
-        self._breakers = breakers
+        self._breaker_objects = dict(breakers)
         self._fingerprint = config_fingerprint(settings)
         self.alerts = AlertMonitor(settings.stats.alerts, clock=clock)
         self._lock = threading.Lock()  # one flush at a time; a rollover is one step
@@ -116,6 +123,9 @@ class RunRecorder:
         _unregister(self)
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _breakers(self) -> dict[str, BreakerView]:
+        return {name: breaker.snapshot() for name, breaker in self._breaker_objects.items()}
 
     def _tick_until_stopped(self) -> None:
         while not self._stop.wait(self._settings.flush_interval_s):

@@ -181,3 +181,24 @@ def test_a_breaker_open_for_over_five_minutes_is_an_alert(make_facade: MakeFacad
     facade.close()
     stored_alerts = stored(tmp_path / "s.db", facade.run_id)["alerts"]
     assert [a["name"] for a in stored_alerts] == ["breaker_open"]
+
+
+def test_a_facade_dropped_without_close_is_collected_and_its_run_ended(tmp_path: Path) -> None:
+    import gc
+    import threading
+
+    from resilient_provider import ResilientProvider
+    from tests.conftest import fast_settings
+
+    path = tmp_path / "stats.sqlite3"
+    facade = ResilientProvider([ScriptedProvider("one")],
+                               settings=fast_settings(stats={"path": str(path)}))
+    facade.fetch("A")
+    run_id = facade.run_id
+    thread_name = f"rp-stats-{run_id}"
+    assert any(t.name == thread_name for t in threading.enumerate())
+    del facade
+    gc.collect()
+    report = stored(path, run_id)
+    assert report["total_requests"] == 1 and report["ended_at"] is not None
+    assert not any(t.name == thread_name for t in threading.enumerate())
