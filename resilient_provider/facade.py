@@ -24,7 +24,7 @@ from .batch import (
     run_chunks,
     split_evenly,
 )
-from .cache import CacheBackend, DiskCache, MemoryCache
+from .cache import CacheBackend, open_cache
 from .config import Settings
 from .facade_async import AsyncTwins
 from .logs import correlation_scope, get_logger, run_scope
@@ -84,7 +84,7 @@ class ResilientProvider(AsyncTwins):
             ]
             self._owned.extend(providers)
         if cache is None:
-            cache = self._default_cache()
+            cache = open_cache(self.settings.cache, clock=self._clock)
             self._owned.append(cache)
         self.cache = cache
         self.stats = ReliabilityStats(clock=self._clock)
@@ -116,12 +116,6 @@ class ResilientProvider(AsyncTwins):
     def from_config(cls, path: str | PathLike[str], **kwargs: Any) -> Self:
         """A façade configured by the YAML file at ``path`` (plus env overrides)."""
         return cls(settings=Settings.from_yaml(path), **kwargs)
-
-    def _default_cache(self) -> CacheBackend:
-        cache_settings = self.settings.cache
-        if cache_settings.backend == "memory":
-            return MemoryCache(ttl_s=cache_settings.max_stale_age, clock=self._clock)
-        return DiskCache(cache_settings.resolved_path(), ttl_s=cache_settings.max_stale_age)
 
     @property
     def providers(self) -> tuple[Provider, ...]:

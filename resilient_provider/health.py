@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal, TextIO
 
-from .cache import CacheBackend, DiskCache, MemoryCache
+from .cache import CacheBackend, open_cache
 from .config import Settings
 from .errors import DataContractError, ProviderUnavailableError, ResilientProviderError
 from .logs import correlation_scope, get_logger
@@ -197,7 +197,7 @@ def _check_cache(cache: CacheBackend | None, settings: Settings,
     backend = cache
     try:
         if backend is None:
-            backend = _build_cache(settings, clock)
+            backend = open_cache(settings.cache, clock=clock)
         token = secrets.token_hex(8)
         stage = "write"
         backend.set(CACHE_PROBE_SYMBOL, {"symbol": CACHE_PROBE_SYMBOL, "probe": token},
@@ -228,14 +228,6 @@ def _forget_probe(backend: CacheBackend) -> None:
         backend.delete(CACHE_PROBE_SYMBOL)
     except Exception as exc:  # noqa: BLE001 - the read failure is what gets reported
         log.debug("could not delete the cache probe entry: %s: %s", type(exc).__name__, exc)
-
-
-def _build_cache(settings: Settings, clock: Callable[[], float]) -> CacheBackend:
-    """The backend ``ResilientProvider`` would build from ``settings.cache``."""
-    cache_settings = settings.cache
-    if cache_settings.backend == "memory":
-        return MemoryCache(ttl_s=cache_settings.max_stale_age, clock=clock)
-    return DiskCache(cache_settings.resolved_path(), ttl_s=cache_settings.max_stale_age)
 
 
 def _close_all(parts: Sequence[Provider | CacheBackend]) -> None:

@@ -5,8 +5,19 @@ talks to; :mod:`.memory` is the in-process store for tests and short runs; :mod:
 embedded default on diskcache. Both store JSON only, never pickle.
 """
 
+from collections.abc import Callable
+
+from ..config import CacheSettings
 from .base import CacheBackend, CacheEntry, cache_key
 from .disk import DiskCache
 from .memory import MemoryCache
 
-__all__ = ["CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "cache_key"]
+__all__ = ["CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "cache_key", "open_cache"]
+
+
+def open_cache(settings: CacheSettings, *, clock: Callable[[], float]) -> CacheBackend:
+    """The backend ``settings`` configure (``backend``, ``path``), keeping entries for
+    ``max_stale_age``; the caller closes it."""
+    if settings.backend == "memory":
+        return MemoryCache(ttl_s=settings.max_stale_age, clock=clock)
+    return DiskCache(settings.resolved_path(), ttl_s=settings.max_stale_age)

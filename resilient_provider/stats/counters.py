@@ -60,7 +60,8 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
     return sorted_values[int(rank) - 1]
 
 
-def _rate(part: int, whole: int) -> float:
+def percent(part: int, whole: int) -> float:
+    """``part`` as a percentage of ``whole``, to 2 decimals (0 when ``whole`` is 0)."""
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
@@ -73,13 +74,13 @@ def source_rates(by_source: Mapping[str, int]) -> dict[str, Any]:
     return {
         "total_requests": total,
         "counts": count,
-        "primary_success_rate": _rate(count["primary"], total),
-        "fallback_usage_rate": _rate(count["fallback"], total),
-        "fresh_cache_usage_rate": _rate(count["cache_fresh"], total),
-        "stale_cache_usage_rate": _rate(count["cache_stale"], total),
-        "total_success_rate": _rate(live, total),
-        "error_rate": _rate(count["error"], total),
-        "uptime_estimate": _rate(total - count["error"], total),
+        "primary_success_rate": percent(count["primary"], total),
+        "fallback_usage_rate": percent(count["fallback"], total),
+        "fresh_cache_usage_rate": percent(count["cache_fresh"], total),
+        "stale_cache_usage_rate": percent(count["cache_stale"], total),
+        "total_success_rate": percent(live, total),
+        "error_rate": percent(count["error"], total),
+        "uptime_estimate": percent(total - count["error"], total),
     }
 
 
@@ -197,7 +198,7 @@ class ReliabilityStats:
         view: dict[str, Any] = {
             "calls": counters.calls,
             "successes": counters.successes,
-            "success_rate": _rate(counters.successes, counters.calls),
+            "success_rate": percent(counters.successes, counters.calls),
             "failures": dict(counters.failures),
             "skipped": dict(counters.skipped),
             "retries": counters.retries,

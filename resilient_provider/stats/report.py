@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..result import iso_utc
-from .counters import CounterKey, source_rates
+from .counters import CounterKey, percent, source_rates
 from .histogram import percentile_of_buckets
 
 
@@ -27,9 +27,7 @@ def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, 
     for (scope, name, metric, label), value in totals.items():
         if scope != "provider":
             continue
-        view = providers.setdefault(name, {"calls": 0, "successes": 0, "failures": {},
-                                           "skipped": {}, "retries": 0, "buckets": {},
-                                           "trips": 0})
+        view = providers.setdefault(name, _empty_view())
         if metric in ("failures", "skipped"):
             view[metric][label] = value
         elif metric == "latency_bucket":
@@ -37,16 +35,14 @@ def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, 
         else:
             view[metric] = value
     for name in breaker_states:
-        providers.setdefault(name, {"calls": 0, "successes": 0, "failures": {}, "skipped": {},
-                                    "retries": 0, "buckets": {}, "trips": 0})
+        providers.setdefault(name, _empty_view())
     shown: dict[str, dict[str, Any]] = {}
     order = _chain_order(runs)
     for name, view in sorted(providers.items(),
                              key=lambda item: (order.get(item[0], len(order)), item[0])):
         buckets = view.pop("buckets")
         trips = view.pop("trips")
-        view["success_rate"] = round(100.0 * view["successes"] / view["calls"], 2) \
-            if view["calls"] else 0.0
+        view["success_rate"] = percent(view["successes"], view["calls"])
         view["latency_ms"] = {f"p{p}": percentile_of_buckets(buckets, p) for p in (50, 95, 99)}
         view["breaker"] = {"state": breaker_states.get(name), "trips": trips}
         shown[name] = view
@@ -69,6 +65,12 @@ def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, 
         "coalesced_requests": totals.get(("coalesced", "", "requests", ""), 0),
         "alerts": list(alerts),
     }
+
+
+def _empty_view() -> dict[str, Any]:
+    """A provider's counters before any is read (``buckets`` and ``trips`` are reshaped)."""
+    return {"calls": 0, "successes": 0, "failures": {}, "skipped": {}, "retries": 0,
+            "buckets": {}, "trips": 0}
 
 
 def _chain_order(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
