@@ -40,6 +40,15 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def format_duration(seconds: float) -> str:
+    """``42.0s``, ``3.5m``, ``2.0h``, ``8.0d``: short human durations for messages (the inverse of
+    :func:`parse_duration`, to one decimal)."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.1f}s"
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration), _messages.Unit("seconds")]
 """Seconds as a float; accepts numbers and strings with a unit (see :func:`parse_duration`)."""
 

@@ -28,13 +28,13 @@ from pydantic_settings.exceptions import SettingsError
 
 from . import _config_errors as _messages
 from ._config_monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
-from ._config_types import Duration, FrozenModel, freeze, parse_duration
+from ._config_types import Duration, FrozenModel, format_duration, freeze, parse_duration
 from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "AlertSettings", "BreakerSettings", "CacheSettings",
     "Duration", "HealthSettings", "LoggingSettings", "ProviderPolicy", "ProviderSettings",
-    "RetrySettings", "Settings", "StatsSettings", "parse_duration",
+    "RetrySettings", "Settings", "StatsSettings", "format_duration", "parse_duration",
 ]
 
 DEFAULT_PROVIDER_NAMES: tuple[str, ...] = ("yfinance", "yahooquery")

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .config import format_duration
 from .providers.canonical import CORE_FIELDS
 from .result import FetchResult
-from .strategy.cascade import format_duration
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..strategy.cascade import format_duration
+from ..config import format_duration
 from .common import EXIT_OK
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from ..cache.base import CacheBackend, CacheEntry
-from ..config import Settings
+from ..config import Settings, format_duration
 from ..errors import (
     CircuitOpenError,
     DeadlineExceededError,
@@ -33,14 +33,6 @@ log = get_logger(__name__)
 
 _SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code, ThrottledError.code})
 _READ_THROUGH = (Attempt("cache", "success", "fresh entry (read-through)"),)
-
-
-def format_duration(seconds: float) -> str:
-    """``42.0s``, ``3.5m``, ``2.0h``, ``8.0d``: short human durations for messages."""
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.1f}s"
 
 
 class Cascade:
