@@ -26,6 +26,7 @@ from ..errors import (
 from ..logs import describe_symbols, get_logger
 from ..result import Attempt, DataSource, FetchResult
 from ..stats import ReliabilityStats
+from .freshness import Freshness, FreshnessRule
 from .guarded import GuardedProvider, StepResult
 from .timeouts import Deadline
 
@@ -46,51 +47,36 @@ class Cascade:
         self.settings = settings
         self._clock = clock
         self._stats = stats
-
-    def run(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """Answer every one of ``symbols`` (validated, distinct), in order.
-
-        With ``cache.read_through`` a fresh cache entry is served first (:meth:`serve_fresh`)
-        and only the rest :meth:`walk` the chain.
-        """
-        if not self.settings.cache.read_through:
-            return self.walk(symbols)
-        answered = self.serve_fresh(symbols)
-        rest = [s for s in symbols if s not in answered]
-        if rest:
-            answered.update(self.walk(rest))
-        return {symbol: answered[symbol] for symbol in symbols}
+        self._freshness = FreshnessRule.from_settings(settings.cache)
 
     def serve_fresh(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
         """Answers for those of ``symbols`` that have a fresh cache entry, from one ``get_many``;
-        the others are left out. No provider is called."""
+        the others are left out. No provider is called (the read-through of a request)."""
         started = time.perf_counter()
         cached = self._cache_get(symbols)
         now = self._clock()
-        fresh_for = self.settings.cache.fresh_for
         latency_ms = (time.perf_counter() - started) * 1000.0
         served: dict[str, FetchResult] = {}
         for symbol, entry in cached.items():
-            age_s = entry.age_s(now)
-            if age_s < fresh_for:
+            if self._freshness.judge(entry, now) is Freshness.FRESH:
                 served[symbol] = FetchResult(
                     symbol=symbol, source=DataSource.CACHE_FRESH, data=entry.data,
-                    provider=entry.provider, fetched_at=entry.fetched_at, age_s=age_s,
-                    latency_ms=latency_ms, attempts=_READ_THROUGH)
+                    provider=entry.provider, fetched_at=entry.fetched_at,
+                    age_s=entry.age_s(now), latency_ms=latency_ms, attempts=_READ_THROUGH)
         if served:
             self._stats.record_request(DataSource.CACHE_FRESH, len(served))
         return served
 
     def walk(self, symbols: Sequence[str], *,
-             hurry: Callable[[], bool] | None = None) -> dict[str, FetchResult]:
+             skip_backoff: Callable[[], bool] | None = None) -> dict[str, FetchResult]:
         """The chain for ``symbols`` (validated, distinct): providers in order, then the cache
         for those still missing, then an error for those still missing.
 
-        ``hurry`` (a batch passes it) says whether waiting has stopped paying: while it returns
-        True, a provider's retriable failures go on to the next provider at once, if that one's
-        breaker is closed, instead of waiting out a retry backoff. The batch's last chunks use
-        it: their backoffs would overlap no other work, so each would add its whole length to
-        the batch.
+        ``skip_backoff`` (a batch passes it) says whether waiting has stopped paying: while it
+        returns True, a provider's retriable failures go on to the next provider at once, if
+        that one's breaker is closed, instead of waiting out a retry backoff. The batch's last
+        chunks use it: their backoffs would overlap no other work, so each would add its whole
+        length to the batch.
         """
         started = time.perf_counter()
         deadline = Deadline(self.settings.deadline_s, self._clock)
@@ -110,9 +96,9 @@ class Cascade:
                 log.info("falling over to %s for %s: %s", provider.name,
                          describe_symbols(pending), cause)
             later = chain[index + 1] if index + 1 < len(chain) else None
-            skip_backoff = (None if hurry is None or later is None
-                            else partial(_fall_over_sooner, hurry, later))
-            steps = provider.fetch(pending, deadline, skip_backoff=skip_backoff)
+            steps = provider.fetch(pending, deadline, skip_backoff=(
+                None if skip_backoff is None or later is None
+                else partial(_skip_backoff_to, later, skip_backoff)))
             source = DataSource.PRIMARY if index == 0 else DataSource.FALLBACK
             fetched_at = self._clock()
             fresh: dict[str, CacheEntry] = {}
@@ -160,8 +146,7 @@ class Cascade:
                     ) -> dict[str, tuple[DataSource, CacheEntry, float]]:
         """Serve what the cache may serve for ``symbols``; note in the trace why not otherwise."""
         now = self._clock()
-        fresh_for = self.settings.cache.fresh_for
-        max_stale_age = self.settings.cache.max_stale_age
+        max_stale_age = format_duration(self._freshness.max_stale_age_s)
         served: dict[str, tuple[DataSource, CacheEntry, float]] = {}
         for symbol in symbols:
             entry = cached.get(symbol)
@@ -170,12 +155,13 @@ class Cascade:
                 continue
             age_s = entry.age_s(now)
             age = format_duration(age_s)
-            if age_s < fresh_for:
+            freshness = self._freshness.judge(entry, now)
+            if freshness is Freshness.FRESH:
                 served[symbol] = (DataSource.CACHE_FRESH, entry, age_s)
                 trace[symbol].append(Attempt("cache", "success", f"fresh entry, {age} old"))
-            elif age_s >= max_stale_age:
+            elif freshness is Freshness.TOO_OLD:
                 trace[symbol].append(Attempt("cache", "miss", f"entry too old ({age}, "
-                                             f"max_stale_age {format_duration(max_stale_age)})"))
+                                             f"max_stale_age {max_stale_age})"))
             elif not self.settings.enable_stale_cache:
                 trace[symbol].append(Attempt("cache", "skipped",
                                              f"stale entry ({age}) not served: stale cache off"))
@@ -209,8 +195,9 @@ class Cascade:
                         ", ".join(providers))
 
 
-def _fall_over_sooner(hurry: Callable[[], bool], later: GuardedProvider) -> bool:
-    return hurry() and later.accepting_calls()
+def _skip_backoff_to(later: GuardedProvider, skip_backoff: Callable[[], bool]) -> bool:
+    """Skip a backoff only when ``skip_backoff`` says so and ``later`` would take the call."""
+    return skip_backoff() and later.accepting_calls()
 
 
 def _fall_over_cause(previous: str, steps: Sequence[StepResult]) -> str:

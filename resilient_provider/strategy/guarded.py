@@ -29,7 +29,7 @@ from ..stats import ReliabilityStats
 from .breaker import BreakerState, CircuitBreaker, Permit, log_recovery
 from .contract import check_info
 from .rate_limit import RateLimiter
-from .retry import RetryPending, build_retrying, is_retriable
+from .retry import RetryPending, SkipBackoff, build_retrying, is_retriable
 from .timeouts import CallRunner, Deadline
 
 log = get_logger(__name__)
@@ -93,12 +93,7 @@ class GuardedProvider:
         settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
         pending = list(symbols)
         retries = 0
-        skipped_wait = False
-
-        def give_up() -> bool:
-            nonlocal skipped_wait
-            skipped_wait = skip_backoff is not None and skip_backoff()
-            return skipped_wait
+        skipping = SkipBackoff(skip_backoff) if skip_backoff is not None else None
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             nonlocal retries
@@ -114,7 +109,7 @@ class GuardedProvider:
 
         retrying = build_retrying(self.policy.retry, deadline=deadline, rng=self._rng,
                                   sleep=self._sleep, before_sleep=before_sleep,
-                                  give_up=give_up if skip_backoff is not None else None)
+                                  skip_backoff=skipping)
         try:
             for attempt in retrying:
                 with attempt:
@@ -131,7 +126,7 @@ class GuardedProvider:
                         raise RetryPending(to_retry)
         except RetryPending as exhausted:
             settled.update(exhausted.errors)
-            if skipped_wait:
+            if skipping is not None and skipping.skipped:
                 log.debug("%s: %d symbol(s) go on to the next source now rather than wait out "
                           "a backoff with nothing else to do meanwhile", self.name,
                           len(exhausted.errors))

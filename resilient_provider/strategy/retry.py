@@ -64,14 +64,17 @@ class BackoffWait(wait_base):
         return delay
 
 
-class StopWhen(stop_base):
-    """Stop when ``predicate()`` says a wait is not worth it (see ``GuardedProvider.fetch``)."""
+class SkipBackoff(stop_base):
+    """Stop retrying, and hand the failures on, when ``skip_backoff()`` says the coming wait
+    would not pay (see ``Cascade.walk``); :attr:`skipped` tells afterwards whether it did."""
 
-    def __init__(self, predicate: Callable[[], bool]) -> None:
-        self.predicate = predicate
+    def __init__(self, skip_backoff: Callable[[], bool]) -> None:
+        self.skip_backoff = skip_backoff
+        self.skipped = False
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.predicate()
+        self.skipped = self.skip_backoff()
+        return self.skipped
 
 
 class StopAtDeadline(stop_base):
@@ -91,16 +94,16 @@ def build_retrying(
     rng: random.Random,
     sleep: Callable[[float], None],
     before_sleep: Callable[[tenacity.RetryCallState], None],
-    give_up: Callable[[], bool] | None = None,
+    skip_backoff: SkipBackoff | None = None,
 ) -> tenacity.Retrying:
     """A tenacity ``Retrying`` that retries :class:`RetryPending` within the policy's bounds.
 
-    ``give_up``, asked before each wait once the attempts and the deadline would allow one,
-    ends the retries early when it returns True.
+    ``skip_backoff``, asked before each wait once the attempts and the deadline would allow
+    one, ends the retries early when it returns True.
     """
     stop = tenacity.stop_after_attempt(settings.max_attempts) | StopAtDeadline(deadline)
-    if give_up is not None:
-        stop = stop | StopWhen(give_up)
+    if skip_backoff is not None:
+        stop = stop | skip_backoff
     return tenacity.Retrying(
         stop=stop,
         wait=BackoffWait(settings, rng),

@@ -33,11 +33,6 @@ class Deadline:
         left = min(self._clock_end - self._clock(), self._real_end - time.monotonic())
         return max(0.0, left)
 
-    @property
-    def expired(self) -> bool:
-        """True once no time is left."""
-        return self.remaining_s() <= 0.0
-
 
 class CallRunner:
     """Runs calls on reusable *daemon* threads, so that a call can be abandoned on timeout.
