@@ -14,7 +14,7 @@ from pathlib import Path
 import yfinance as yf
 
 from resilient_provider import DataSource, FetchResult
-from resilient_provider.batch import CHUNKS_PER_SLOT
+from resilient_provider.strategy.batch import CHUNKS_PER_SLOT
 from resilient_provider.testing import YahooRoutingSession
 
 from .common import Figure, facade, fresh_raw_yfinance, timed

@@ -8,33 +8,24 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from os import PathLike
 from types import TracebackType
 from typing import Any, Self
 
-from .batch import (
-    CHUNKS_PER_SLOT,
-    BatchPlan,
-    BatchTail,
-    assemble,
-    chunk_limit,
-    plan_batch,
-    progress_bar,
-    run_chunks,
-    split_evenly,
-)
 from .cache import CacheBackend, open_cache
 from .config import Settings
 from .facade_async import AsyncTwins
-from .logs import correlation_scope, get_logger, run_scope
+from .logs import get_logger
+from .progress import progress_bar
 from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
 from .stats import ReliabilityStats
 from .stats.recorder import RunRecorder
+from .strategy.batch import BatchPlan, plan_batch
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
+from .strategy.engine import Engine
 from .strategy.guarded import GuardedProvider
 from .symbols import normalize_symbol
 
@@ -105,9 +96,7 @@ class ResilientProvider(AsyncTwins):
                                      breakers={g.name: g.breaker for g in self._guarded})
         weakref.finalize(self, self._recorder.close)
         self._coalescer = Coalescer()
-        # A request sharing another's walk waits for it at most as long as that walk can take.
-        self._join_wait_s = self.settings.deadline_s + max(
-            (g.policy.timeout_s for g in self._guarded), default=0.0) + 1.0
+        self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -132,7 +121,7 @@ class ResilientProvider(AsyncTwins):
         """
         normalized = normalize_symbol(symbol)
         self._check_open()
-        result = self._walk([normalized])[normalized]
+        result = self._engine.fetch([normalized])[normalized]
         return result if result.ticker == symbol else result.with_ticker(symbol)
 
     def get_ticker_info(self, symbol: str) -> dict[str, Any]:
@@ -186,35 +175,8 @@ class ResilientProvider(AsyncTwins):
         return {key: result.to_tagged_dict() for key, result in results.items()}
 
     def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
-        with run_scope(self.stats.run_id), progress_bar(len(plan.symbols), progress) as bar:
-            results: dict[str, FetchResult] = {}
-            if self.settings.cache.read_through:
-                # Fresh entries for the whole batch in one read, here: a warm portfolio needs
-                # no threads, and the chunks then walk the chain without reading again.
-                results = self._cascade.serve_fresh(plan.symbols)
-                bar.advance(len(results))
-            tail = BatchTail()
-            walk = partial(self._walk, step=partial(self._cascade.walk, hurry=tail.reached))
-            todo = [s for s in plan.symbols if s not in results]
-            workers = CHUNKS_PER_SLOT * self.settings.max_concurrent_requests
-            primary_rate = self._guarded[0].policy.rate_limit_per_s if self._guarded else 0.0
-            size = chunk_limit(self.settings.batch_size, workers=workers,
-                               rate_per_s=primary_rate, deadline_s=self.settings.deadline_s)
-            chunks = split_evenly(todo, workers=workers, max_size=size)
-            results.update(run_chunks(chunks, walk, workers=workers, progress=bar, tail=tail))
-        return assemble(plan, results)
-
-    def _walk(self, symbols: Sequence[str], *,
-              step: Callable[[Sequence[str]], dict[str, FetchResult]] | None = None,
-              ) -> dict[str, FetchResult]:
-        """The cascade (or ``step``) for distinct normalised ``symbols``, sharing walks in
-        flight: a symbol another walk is fetching is waited for, not fetched again."""
-        with run_scope(self.stats.run_id), correlation_scope():
-            outcome = self._coalescer.run(symbols, step or self._cascade.run,
-                                          wait_s=self._join_wait_s)
-        if outcome.joined:
-            self.stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
-        return outcome.results
+        with progress_bar(len(plan.symbols), progress) as bar:
+            return self._engine.batch(plan, bar)
 
     # --- statistics --------------------------------------------------------------------------
 

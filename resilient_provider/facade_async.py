@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from .batch import BatchPlan, plan_batch
 from .config import Settings
 from .result import FetchResult
+from .strategy.batch import BatchPlan, plan_batch
 from .symbols import normalize_symbol
 
 

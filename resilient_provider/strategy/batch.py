@@ -1,28 +1,25 @@
-"""Batches: validating and de-duplicating what was asked, cutting it into chunks, running them.
+"""Batches: plan, split, run, assemble.
 
-The façade's ``batch_fetch`` is this module plus the cascade: :func:`plan_batch` turns the
-caller's list into distinct valid symbols (and input errors, found without any I/O),
-:func:`split_evenly` cuts those into provider calls, and :func:`run_chunks` runs the chunks on a
-bounded pool, with a progress bar when a person is watching.
+:func:`plan_batch` turns the caller's list into distinct valid symbols (and input errors,
+found without any I/O), :func:`split_evenly` cuts those into provider calls of at most
+:func:`chunk_limit` symbols, :func:`run_chunks` runs the chunks on a bounded pool, reporting to
+a :class:`Progress`, and :func:`assemble` gives back one answer per input item, in input order.
+The engine (:mod:`.engine`) drives them; the progress bar a person sees is
+:mod:`resilient_provider.progress`.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
-from .errors import InvalidSymbolError
-from .result import DataSource, FetchResult
-from .symbols import normalize_symbol
-
-#: Batches of at least this many distinct symbols show a progress bar on a terminal.
-PROGRESS_MIN_SYMBOLS = 20
+from ..errors import InvalidSymbolError
+from ..result import DataSource, FetchResult
+from ..symbols import normalize_symbol
 
 #: Chunks of a batch in flight per provider-call slot (``max_concurrent_requests``): a chunk
 #: waiting out a retry backoff holds no slot, and another chunk uses it meanwhile, so a batch
@@ -113,55 +110,18 @@ def split_evenly(symbols: Sequence[str], *, workers: int, max_size: int) -> list
     return chunks
 
 
-class _Progress(Protocol):
-    def advance(self, count: int) -> None: ...
-
-
-class _NoProgress:
-    def advance(self, count: int) -> None:
-        pass
-
-
-class _RichProgress:
-    """A rich progress bar on stderr, as a context manager with :meth:`advance`."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        from rich.console import Console  # imported here: batches without a bar stay light
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                             console=Console(file=stream), transient=True)
-        self._task = self._bar.add_task("fetching", total=total)
-
-    def __enter__(self) -> _RichProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+class Progress(Protocol):
+    """What a batch reports its progress to: the count of symbols answered since last time."""
 
     def advance(self, count: int) -> None:
-        self._bar.advance(self._task, count)
+        """``count`` more symbols have their answer."""
 
 
-def progress_bar(total: int, wanted: bool | None, *,
-                 stream: TextIO | None = None) -> AbstractContextManager[_Progress]:
-    """A bar for ``total`` symbols: ``wanted`` True shows it, False hides it, None shows it only
-    for at least :data:`PROGRESS_MIN_SYMBOLS` symbols when ``stream`` (stderr) is a terminal."""
-    stream = stream if stream is not None else sys.stderr
-    if wanted is None:
-        wanted = total >= PROGRESS_MIN_SYMBOLS and stream.isatty()
-    if not wanted or total == 0:
-        return nullcontext(_NoProgress())
-    return _RichProgress(total, stream)
+class NoProgress:
+    """Progress nobody watches."""
+
+    def advance(self, count: int) -> None:
+        """Ignore ``count``."""
 
 
 class BatchTail:
@@ -188,7 +148,7 @@ class BatchTail:
 
 def run_chunks(chunks: Sequence[list[str]],
                run_chunk: Callable[[list[str]], Mapping[str, FetchResult]], *,
-               workers: int, progress: _Progress,
+               workers: int, progress: Progress,
                tail: BatchTail | None = None) -> dict[str, FetchResult]:
     """Run every chunk on at most ``workers`` threads; one result per symbol.
 
@@ -219,7 +179,7 @@ def run_chunks(chunks: Sequence[list[str]],
 
 
 def _collect(future: Future[Mapping[str, FetchResult]], results: dict[str, FetchResult],
-             progress: _Progress) -> None:
+             progress: Progress) -> None:
     answered = future.result()
     results.update(answered)
     progress.advance(len(answered))

@@ -14,19 +14,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resilient_provider import DataSource, FetchResult, InvalidSymbolError, ResilientProvider
-from resilient_provider.batch import (
-    PROGRESS_MIN_SYMBOLS,
+from resilient_provider.cache import CacheEntry, MemoryCache
+from resilient_provider.errors import RateLimitError, ServerError, SymbolNotFoundError
+from resilient_provider.progress import PROGRESS_MIN_SYMBOLS, progress_bar
+from resilient_provider.providers.protocol import InfoOrError
+from resilient_provider.strategy.batch import (
     BatchTail,
-    _NoProgress,
+    NoProgress,
     chunk_limit,
     plan_batch,
-    progress_bar,
     run_chunks,
     split_evenly,
 )
-from resilient_provider.cache import CacheEntry, MemoryCache
-from resilient_provider.errors import RateLimitError, ServerError, SymbolNotFoundError
-from resilient_provider.providers.protocol import InfoOrError
 from resilient_provider.testing import FakeClock, Raise, ScriptedProvider, make_info
 from tests.conftest import MakeFacade, fast_settings
 
@@ -360,7 +359,7 @@ def test_run_chunks_reaches_the_tail_when_it_starts_the_last_chunk() -> None:
         return {s: FetchResult(symbol=s, source=DataSource.PRIMARY, data=make_info(s))
                 for s in chunk}
 
-    results = run_chunks([["A"], ["B"], ["C"]], run_chunk, workers=2, progress=_NoProgress(),
+    results = run_chunks([["A"], ["B"], ["C"]], run_chunk, workers=2, progress=NoProgress(),
                          tail=tail)
     assert sorted(results) == ["A", "B", "C"]
     assert seen == {"A": False, "B": False, "C": True}
@@ -370,7 +369,7 @@ def test_a_batch_of_one_chunk_is_its_own_tail() -> None:
     tail = BatchTail()
     seen = []
     run_chunks([["A"]], lambda chunk: seen.append(tail.reached()) or {}, workers=4,
-               progress=_NoProgress(), tail=tail)
+               progress=NoProgress(), tail=tail)
     assert seen == [True]
 
 
