@@ -66,6 +66,7 @@ def test_secrets_are_masked_in_errors_and_logs(make_facade: MakeFacade, debug_lo
     leak = ConnectionError("GET https://bob:hunter2@example.invalid/v7?apikey=S3CR3T&crumb=abc failed")
     result = make_facade(ScriptedProvider("one", default=Raise(leak)),
                          provider_defaults={"retry": {"max_attempts": 2}}).fetch("A")
+    assert result.error is not None
     text = result.error.message + repr(result.error) + "\n".join(r.getMessage() for r in debug_logs.records)
     assert "hunter2" not in text and "S3CR3T" not in text and "crumb=abc" not in text
     assert "bob:***@" in result.error.message and "apikey=***" in result.error.message

@@ -70,7 +70,7 @@ def test_invalid_symbols_are_reported_without_any_io(make_facade: MakeFacade) ->
     cache = CountingCache(FakeClock())
     facade = make_facade(primary, cache=cache)
     bad = ["../etc/passwd", "", "ſPY", "A" * 40, None, 3.5]
-    results = facade.batch_fetch(bad)
+    results = facade.batch_fetch(bad)  # type: ignore[arg-type]  # not strings, on purpose
     assert primary.calls == [] and cache.get_many_calls == []
     assert list(results) == bad
     for key, result in results.items():
@@ -227,7 +227,7 @@ class GatedProvider:
 def test_provider_calls_in_flight_never_exceed_max_concurrent_requests(
         make_facade: MakeFacade, limit: int) -> None:
     provider = GatedProvider()
-    facade = make_facade(provider, max_concurrent_requests=limit, batch_size=2)  # type: ignore[arg-type]
+    facade = make_facade(provider, max_concurrent_requests=limit, batch_size=2)
     symbols = [f"S{i}" for i in range(24)]
     results = facade.batch_fetch(symbols)
     assert all(r.source is DataSource.PRIMARY for r in results.values())
@@ -367,9 +367,13 @@ def test_run_chunks_reaches_the_tail_when_it_starts_the_last_chunk() -> None:
 
 def test_a_batch_of_one_chunk_is_its_own_tail() -> None:
     tail = BatchTail()
-    seen = []
-    run_chunks([["A"]], lambda chunk: seen.append(tail.reached()) or {}, workers=4,
-               progress=NoProgress(), tail=tail)
+    seen: list[bool] = []
+
+    def run_chunk(chunk: list[str]) -> dict[str, FetchResult]:
+        seen.append(tail.reached())
+        return {}
+
+    run_chunks([["A"]], run_chunk, workers=4, progress=NoProgress(), tail=tail)
     assert seen == [True]
 
 
@@ -441,7 +445,7 @@ def wait_until(condition: Any, timeout_s: float = 5.0) -> None:
 
 def test_concurrent_requests_for_one_symbol_share_one_provider_call(make_facade: MakeFacade) -> None:
     provider = HeldProvider()
-    facade = make_facade(provider)  # type: ignore[arg-type]
+    facade = make_facade(provider)
     answers: list[FetchResult] = []
     first = threading.Thread(target=lambda: answers.append(facade.fetch("AAPL")))
     first.start()

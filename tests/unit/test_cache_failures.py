@@ -54,6 +54,7 @@ def test_a_failing_cache_read_is_skipped_with_an_honest_error(
                          cache=BrokenCache(reads=True, writes=False, clock=clock),
                          provider_defaults={"retry": {"max_attempts": 1}})
     result = facade.fetch("AAPL")
+    assert result.error is not None
     assert result.source is DataSource.ERROR and result.error.code == "provider_unavailable"
     assert facade.get_reliability_stats()["cache_errors"] == {"get": 1}
     assert any("cache read failed for AAPL, skipped: DatabaseError" in r.getMessage() for r in caplog.records)

@@ -82,6 +82,7 @@ def test_entry_older_than_max_stale_age_is_never_served(make_facade: MakeFacade,
     clock.advance(7 * DAY)
     result = make_facade(ScriptedProvider("one", default=DOWN), cache=cache).fetch("AAPL")
     assert result.source is DataSource.ERROR
+    assert result.error is not None
     assert "cache: entry too old (7.0d, max_stale_age 7.0d)" in result.error.message
 
 
@@ -135,6 +136,7 @@ def test_enable_fallback_off_skips_later_providers(make_facade: MakeFacade) -> N
     secondary = ScriptedProvider("two")
     result = make_facade(ScriptedProvider("one", default=DOWN), secondary, enable_fallback=False).fetch("AAPL")
     assert result.source is DataSource.ERROR and secondary.call_count == 0
+    assert result.error is not None
     assert "two: fallback disabled" in result.error.message
 
 
@@ -144,6 +146,7 @@ def test_enable_stale_cache_off_refuses_stale_entries(make_facade: MakeFacade, c
     clock.advance(3 * DAY)
     result = make_facade(ScriptedProvider("one", default=DOWN), cache=cache, enable_stale_cache=False).fetch("AAPL")
     assert result.source is DataSource.ERROR
+    assert result.error is not None
     assert "stale entry (3.0d) not served: stale cache off" in result.error.message
 
 

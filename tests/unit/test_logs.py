@@ -109,7 +109,7 @@ def test_the_threads_of_a_batch_keep_the_run_id_each_chunk_its_own_correlation_i
                          batch_size=2, provider_defaults={"retry": {"max_attempts": 1}})
     facade.batch_fetch([f"S{i}" for i in range(8)])
     records = _ours(debug_logs)
-    assert any(r.threadName.startswith("rp-batch") for r in records)
+    assert any(str(r.threadName).startswith("rp-batch") for r in records)
     assert {getattr(r, "run_id", None) for r in records} == {facade.stats.run_id}
     fall_overs = [r for r in records if "falling over" in r.getMessage()]
     assert len(fall_overs) == 4  # one per chunk of two

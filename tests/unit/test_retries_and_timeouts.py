@@ -158,7 +158,7 @@ def test_a_symbol_left_out_of_the_answer_breaks_the_contract(make_facade: MakeFa
         def close(self) -> None:
             pass
 
-    result = make_facade(Silent(), provider_defaults={"retry": {"max_attempts": 1}}).fetch("AAPL")  # type: ignore[arg-type]
+    result = make_facade(Silent(), provider_defaults={"retry": {"max_attempts": 1}}).fetch("AAPL")
     assert result.attempts[0].error_code == "data_contract"
     assert "no answer for the symbol" in result.attempts[0].detail
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def flush(at: float = T0 + 10, **counters: int) -> Flush:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StatsStore:
+def store(tmp_path: Path) -> Iterator[StatsStore]:
     s = StatsStore(tmp_path / "stats.sqlite3")
     yield s
     s.close()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from resilient_provider.config import BreakerSettings
-from resilient_provider.strategy.breaker import BreakerState, CircuitBreaker
+from resilient_provider.strategy.breaker import BreakerState, CircuitBreaker, Permit
 from resilient_provider.testing import FakeClock
 
 
@@ -17,7 +18,7 @@ def make_breaker(clock: FakeClock, **overrides: object) -> CircuitBreaker:
     values: dict[str, object] = {"failure_threshold": 3, "window_s": 60, "reset_timeout_s": 30,
                                  "success_threshold": 2, "half_open_max_calls": 1}
     values.update(overrides)
-    return CircuitBreaker("p", BreakerSettings(**values), clock=clock, trial_timeout_s=10)
+    return CircuitBreaker("p", BreakerSettings.model_validate(values), clock=clock, trial_timeout_s=10)
 
 
 def fail(breaker: CircuitBreaker, times: int = 1, **kwargs: float) -> None:
@@ -200,7 +201,7 @@ class BreakerMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = FakeClock()
         self.breaker = make_breaker(self.clock, half_open_max_calls=2)
-        self.permits: list = []
+        self.permits: list[Permit] = []
         self.prev_trips = 0
 
     @rule()
@@ -218,8 +219,10 @@ class BreakerMachine(RuleBasedStateMachine):
     @rule(data=st.data(), outcome=st.sampled_from(["success", "failure", "neutral"]))
     def report(self, data: st.DataObject, outcome: str) -> None:
         permit = self.permits.pop(data.draw(st.integers(0, len(self.permits) - 1)))
-        {"success": self.breaker.record_success, "failure": self.breaker.record_failure,
-         "neutral": self.breaker.release}[outcome](permit)
+        actions: dict[str, Callable[[Permit], object]] = {
+            "success": self.breaker.record_success, "failure": self.breaker.record_failure,
+            "neutral": self.breaker.release}
+        actions[outcome](permit)
 
     @rule(seconds=st.floats(0, 100))
     def wait(self, seconds: float) -> None:
