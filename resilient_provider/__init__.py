@@ -7,6 +7,7 @@
 """
 
 import logging
+from importlib import metadata as _metadata
 
 from .config import Settings
 from .errors import (
@@ -25,7 +26,12 @@ from .logs import configure_logging
 from .result import Attempt, DataSource, FetchResult
 from .symbols import normalize_symbol
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("resilient-provider")  # the one version, from pyproject.toml
+except _metadata.PackageNotFoundError:
+    # Imported from a source tree that was never installed, so there is no metadata to read;
+    # say the version is unknown rather than repeat (and one day contradict) pyproject.toml.
+    __version__ = "0+unknown"
 
 # A library leaves handlers to the application; this keeps Python's last-resort handler quiet.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

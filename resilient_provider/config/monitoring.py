@@ -1,7 +1,7 @@
 """Settings of what watches a run: persisted statistics, alerts, health probes and log format.
 
-Part of :mod:`resilient_provider.config` (which re-exports these models); kept apart so that
-module stays about the fallback chain.
+Part of :mod:`resilient_provider.config` (which re-exports these models); kept apart from
+:mod:`.settings` so that module stays about the fallback chain.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ._config_types import Duration, FrozenModel
-from .symbols import normalize_symbol
+from ..symbols import normalize_symbol
+from .types import Duration, FrozenModel
 
 #: File name of the statistics store when ``stats.path`` is not set.
 STATS_FILE_NAME = "stats.sqlite3"

@@ -26,15 +26,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from . import _config_errors as _messages
-from ._config_monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
-from ._config_types import Duration, FrozenModel, format_duration, freeze, parse_duration
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import messages
+from .monitoring import HealthSettings, LoggingSettings, StatsSettings
+from .types import Duration, FrozenModel, freeze
 
 __all__ = [
-    "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "AlertSettings", "BreakerSettings", "CacheSettings",
-    "Duration", "HealthSettings", "LoggingSettings", "ProviderPolicy", "ProviderSettings",
-    "RetrySettings", "Settings", "StatsSettings", "format_duration", "parse_duration",
+    "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "BreakerSettings", "CacheSettings", "ProviderPolicy",
+    "ProviderSettings", "RetrySettings", "Settings",
 ]
 
 DEFAULT_PROVIDER_NAMES: tuple[str, ...] = ("yfinance", "yahooquery")
@@ -168,15 +167,15 @@ class Settings(BaseSettings):
         private = sorted(key for key in values if key.startswith("_"))
         if private:
             raise ConfigError(f"invalid configuration: unknown setting {private[0]!r}")
-        env_paths = _messages.environment_paths(type(self), ENV_PREFIX, self.non_setting_env_vars)
+        env_paths = messages.environment_paths(type(self), ENV_PREFIX, self.non_setting_env_vars)
         try:
             # Instances become mappings of what was set on them so env overrides merge into them.
             super().__init__(**{key: _as_mapping(value) for key, value in values.items()})
         except ValidationError as exc:
-            message = _messages.describe_validation_error(exc, type(self), env_paths)
+            message = messages.describe_validation_error(exc, type(self), env_paths)
             raise ConfigError(message) from exc
         except SettingsError as exc:  # an env value pydantic-settings could not decode (bad JSON)
-            raise ConfigError(_messages.describe_settings_error(exc, env_paths)) from exc
+            raise ConfigError(messages.describe_settings_error(exc, env_paths)) from exc
 
     def __hash__(self) -> int:
         return hash((type(self), freeze(self.model_dump())))
@@ -223,7 +222,7 @@ class Settings(BaseSettings):
             entries = data.get("providers", DEFAULT_PROVIDER_NAMES)
             if not isinstance(entries, list | tuple):
                 raise
-            raise _messages.name_list_entries(exc, "providers", entries) from None
+            raise messages.name_list_entries(exc, "providers", entries) from None
 
     @field_validator("providers")
     @classmethod

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings.exceptions import SettingsError
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = [
     "Unit",

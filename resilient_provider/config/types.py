@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from . import _config_errors as _messages
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import messages
 
 _SECONDS_PER_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(
@@ -49,7 +49,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.1f}s"
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), _messages.Unit("seconds")]
+Duration = Annotated[float, BeforeValidator(parse_duration), messages.Unit("seconds")]
 """Seconds as a float; accepts numbers and strings with a unit (see :func:`parse_duration`)."""
 
 

@@ -1,0 +1,50 @@
+"""Configuration: the typed, validated settings of ``config.yaml`` and ``RESILIENT_PROVIDER_*``.
+
+What lives where:
+
+* :mod:`.settings` -- :class:`Settings` (the whole configuration, YAML loading, env overrides)
+  and the models of the fallback chain: :class:`ProviderPolicy`, :class:`ProviderSettings`,
+  :class:`RetrySettings`, :class:`BreakerSettings`, :class:`CacheSettings`, and the constants
+  :data:`DEFAULT_PROVIDER_NAMES` and :data:`ENV_PREFIX`.
+* :mod:`.monitoring` -- what watches a run: :class:`StatsSettings`, :class:`AlertSettings`,
+  :class:`HealthSettings`, :class:`LoggingSettings`.
+* :mod:`.types` -- value types shared by the models: :data:`Duration` with
+  :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
+* :mod:`.messages` -- turns pydantic validation errors into one :class:`ConfigError` message
+  that names each bad setting by its dotted path.
+
+Import from this package, not from its modules: the split between them may change.
+"""
+
+from ..errors import ConfigError
+from .monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
+from .settings import (
+    DEFAULT_PROVIDER_NAMES,
+    ENV_PREFIX,
+    BreakerSettings,
+    CacheSettings,
+    ProviderPolicy,
+    ProviderSettings,
+    RetrySettings,
+    Settings,
+)
+from .types import Duration, format_duration, parse_duration
+
+__all__ = [
+    "DEFAULT_PROVIDER_NAMES",
+    "ENV_PREFIX",
+    "AlertSettings",
+    "BreakerSettings",
+    "CacheSettings",
+    "ConfigError",
+    "Duration",
+    "HealthSettings",
+    "LoggingSettings",
+    "ProviderPolicy",
+    "ProviderSettings",
+    "RetrySettings",
+    "Settings",
+    "StatsSettings",
+    "format_duration",
+    "parse_duration",
+]
