@@ -8,7 +8,6 @@ plain text when piped).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -158,9 +157,3 @@ def write_table(results: Sequence[FetchResult], stream: TextIO, *,
 def _width(stream: TextIO) -> int | None:
     return None if stream.isatty() else 160
 
-
-def render(results: Sequence[FetchResult], fmt: str) -> str:
-    """The answers as ``"table"``, ``"json"`` or ``"csv"`` text (for tests and embedding)."""
-    buffer = io.StringIO()
-    {"table": write_table, "json": write_json, "csv": write_csv}[fmt](results, buffer)
-    return buffer.getvalue()

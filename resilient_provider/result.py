@@ -20,11 +20,6 @@ class DataSource(enum.StrEnum):
     CACHE_STALE = "cache_stale"
     ERROR = "error"
 
-    @property
-    def is_live(self) -> bool:
-        """True for answers fetched from a provider during this request."""
-        return self in (DataSource.PRIMARY, DataSource.FALLBACK)
-
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
