@@ -16,27 +16,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .config import format_duration
 from .providers.canonical import CORE_FIELDS
-from .result import FetchResult
+from .result import TAG_COLUMNS, FetchResult
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Tag columns that follow the core fields in every output.
-TAG_COLUMNS = ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error_code",
-               "error")
-
-
-def _tags(result: FetchResult) -> dict[str, Any]:
-    return {
-        "_data_source": result.source.value,
-        "_provider": result.provider,
-        "_is_stale": result.is_stale,
-        "_age_s": None if result.age_s is None else round(result.age_s, 3),
-        "_latency_ms": round(result.latency_ms, 1),
-        "_error_code": result.error.code if result.error else None,
-        "error": result.error.message if result.error else None,
-    }
-
 
 def rows(results: Sequence[FetchResult]) -> list[dict[str, Any]]:
     """One flat row per answer: the core fields, then the tags."""
@@ -45,14 +28,9 @@ def rows(results: Sequence[FetchResult]) -> list[dict[str, Any]]:
         data = result.data or {}
         row = {field: data.get(field) for field in CORE_FIELDS}
         row["symbol"] = result.symbol
-        row.update(_tags(result))
+        row.update(result.tags())
         out.append(row)
     return out
-
-
-#: The tag columns of :func:`results_frame`, after the info fields.
-FRAME_TAGS = ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error_code",
-              "_error")
 
 
 def results_frame(results: Mapping[Any, FetchResult]) -> pd.DataFrame:
@@ -67,18 +45,10 @@ def results_frame(results: Mapping[Any, FetchResult]) -> pd.DataFrame:
     for result in results.values():
         record = {k: v for k, v in (result.data or {}).items() if k != "symbol"}
         fields.update(dict.fromkeys(record))
-        record.update({
-            "_data_source": result.source.value,
-            "_provider": result.provider,
-            "_is_stale": result.is_stale,
-            "_age_s": None if result.age_s is None else round(result.age_s, 3),
-            "_latency_ms": round(result.latency_ms, 3),
-            "_error_code": result.error.code if result.error else None,
-            "_error": result.error.message if result.error else None,
-        })
+        record.update(result.tags())
         records.append(record)
     index = pd.Index(list(results), name="symbol")
-    return pd.DataFrame.from_records(records, index=index, columns=[*fields, *FRAME_TAGS])
+    return pd.DataFrame.from_records(records, index=index, columns=[*fields, *TAG_COLUMNS])
 
 
 def write_parquet(results: Sequence[FetchResult], path: Path) -> None:
@@ -107,6 +77,11 @@ def write_csv(results: Sequence[FetchResult], stream: TextIO) -> None:
     writer.writeheader()
     for row in rows(results):
         writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+
+
+def table_label(field: str) -> str:
+    """The name the table shows for a field or tag: ``_data_source`` as ``data_source``."""
+    return field.lstrip("_")
 
 
 def _cell(field: str, value: Any) -> str:
@@ -148,7 +123,7 @@ def write_table(results: Sequence[FetchResult], stream: TextIO, *,
     for field in [*CORE_FIELDS, *TAG_COLUMNS]:
         if field == "symbol":
             continue
-        table.add_row(field.lstrip("_"), *(_cell(field, row[field]) for row in flat))
+        table.add_row(table_label(field), *(_cell(field, row[field]) for row in flat))
     console = Console(file=stream, width=width or _width(stream), highlight=False,
                       soft_wrap=False)
     console.print(table)
