@@ -1,8 +1,7 @@
-"""Tagged answers rendered for people (a table) and for programs (JSON, CSV, Parquet, pandas).
+"""Tagged answers rendered for people (a table) and for programs (JSON, CSV, Parquet).
 
-Used by the CLI and the batch API; kept apart so the command module only parses arguments and
-picks an exit code. The table is drawn with rich (aligned columns, wrapping to the terminal,
-plain text when piped).
+Used by the CLI; kept apart so the command module only parses arguments and picks an exit code.
+The table is drawn with rich (aligned columns, wrapping to the terminal, plain text when piped).
 """
 
 from __future__ import annotations
@@ -10,45 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from .config import format_duration
-from .providers.canonical import CORE_FIELDS
-from .result import TAG_COLUMNS, FetchResult
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-def rows(results: Sequence[FetchResult]) -> list[dict[str, Any]]:
-    """One flat row per answer: the core fields, then the tags."""
-    out = []
-    for result in results:
-        data = result.data or {}
-        row = {field: data.get(field) for field in CORE_FIELDS}
-        row["symbol"] = result.symbol
-        row.update(result.tags())
-        out.append(row)
-    return out
-
-
-def results_frame(results: Mapping[Any, FetchResult]) -> pd.DataFrame:
-    """A DataFrame indexed by symbol (as asked): every info field any answer had, then tags.
-
-    The info dict's own ``symbol`` field is left to the index; fields an answer lacks are NaN.
-    """
-    import pandas as pd  # imported here: pandas takes a second to import
-
-    records = []
-    fields: dict[str, None] = {}
-    for result in results.values():
-        record = {k: v for k, v in (result.data or {}).items() if k != "symbol"}
-        fields.update(dict.fromkeys(record))
-        record.update(result.tags())
-        records.append(record)
-    index = pd.Index(list(results), name="symbol")
-    return pd.DataFrame.from_records(records, index=index, columns=[*fields, *TAG_COLUMNS])
+from .frames import FLAT_COLUMNS, flat_frame, flat_rows
+from .result import FetchResult
 
 
 def write_parquet(results: Sequence[FetchResult], path: Path) -> None:
@@ -58,10 +25,7 @@ def write_parquet(results: Sequence[FetchResult], path: Path) -> None:
         ModuleNotFoundError: pyarrow is not installed (``pip install
             'resilient-provider[parquet]'``).
     """
-    import pandas as pd
-
-    frame = pd.DataFrame(rows(results), columns=[*CORE_FIELDS, *TAG_COLUMNS])
-    frame.to_parquet(path, engine="pyarrow", index=False)
+    flat_frame(results).to_parquet(path, engine="pyarrow", index=False)
 
 
 def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:
@@ -72,11 +36,10 @@ def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:
 
 def write_csv(results: Sequence[FetchResult], stream: TextIO) -> None:
     """One CSV row per symbol: core fields then tags (empty cell for None)."""
-    columns = [*CORE_FIELDS, *TAG_COLUMNS]
-    writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(stream, fieldnames=FLAT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in rows(results):
-        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    for row in flat_rows(results):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
 
 
 def table_label(field: str) -> str:
@@ -119,9 +82,9 @@ def write_table(results: Sequence[FetchResult], stream: TextIO, *,
     table.add_column("field", style="dim", no_wrap=True)
     for result in results:
         table.add_column(result.symbol, overflow="fold")
-    flat = rows(results)
-    for field in [*CORE_FIELDS, *TAG_COLUMNS]:
-        if field == "symbol":
+    flat = flat_rows(results)
+    for field in FLAT_COLUMNS:
+        if field == "symbol":  # the column headers
             continue
         table.add_row(table_label(field), *(_cell(field, row[field]) for row in flat))
     console = Console(file=stream, width=width or _width(stream), highlight=False,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from resilient_provider.errors import SymbolNotFoundError
+from resilient_provider.frames import results_frame
 from resilient_provider.output import (
-    results_frame,
     table_label,
     write_csv,
     write_json,
