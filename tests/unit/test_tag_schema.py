@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from resilient_provider.errors import SymbolNotFoundError
-from resilient_provider.frames import results_frame
-from resilient_provider.output import (
+from resilient_provider.cli.render import (
     table_label,
     write_csv,
     write_json,
     write_parquet,
     write_table,
 )
+from resilient_provider.errors import SymbolNotFoundError
+from resilient_provider.frames import results_frame
 from resilient_provider.providers.canonical import CORE_FIELDS
 from resilient_provider.result import TAG_COLUMNS, DataSource, FetchResult
 from resilient_provider.testing import make_info
