@@ -79,7 +79,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``resilient-provider batch FILE``."""
-    from ..symbols_file import SymbolsFileError, read_symbols
+    from .symbols_file import SymbolsFileError, read_symbols
 
     fmt = args.format or _format_of(args.output)
     if fmt == "parquet" and not args.output:
