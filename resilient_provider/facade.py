@@ -169,7 +169,7 @@ class ResilientProvider(AsyncTwins):
     def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None) -> Any:
         results = self._batch(plan, progress)
         if as_frame:
-            from .output import results_frame  # imported here: pandas is slow to import
+            from .frames import results_frame  # imported here: pandas is slow to import
 
             return results_frame(results)
         return {key: result.to_tagged_dict() for key, result in results.items()}

@@ -7,8 +7,8 @@ reads back and deletes a probe entry in the cache backend — all at once, each 
 the cascade), so a hung provider can never hang the check. No breaker, retry or cache is
 applied around a probe: the point is to see each source as it is now.
 
-``resilient-provider health`` prints the :class:`HealthReport` and exits 0 when every check is
-up, 1 when any is down.
+``resilient-provider health`` prints the :class:`HealthReport` (as a table drawn by
+``cli.render``, or JSON) and exits 0 when every check is up, 1 when any is down.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 from .cache import CacheBackend, open_cache
 from .config import Settings
@@ -241,22 +241,3 @@ def _close_all(parts: Sequence[Provider | CacheBackend]) -> None:
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
-
-def write_health_table(report: HealthReport, stream: TextIO, *, width: int | None = None,
-                       ) -> None:
-    """One row per check: name, kind, status, latency, detail or error code; then the
-    overall status."""
-    from rich.console import Console  # imported here so JSON output stays light
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("check", "kind", "status", "latency"):
-        table.add_column(column, no_wrap=True, justify="right" if column == "latency" else "left")
-    table.add_column("detail", overflow="fold")
-    for check in report.checks:
-        detail = f"{check.error_code}: {check.detail}" if check.error_code else check.detail
-        table.add_row(check.name, check.kind, check.status, f"{check.latency_ms:.0f} ms", detail)
-    console = Console(file=stream, width=width or (None if stream.isatty() else 160),
-                      highlight=False, soft_wrap=False)
-    console.print(table)
-    console.print(f"overall: {report.status} (probe symbol {report.probe_symbol})")

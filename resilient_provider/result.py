@@ -20,11 +20,6 @@ class DataSource(enum.StrEnum):
     CACHE_STALE = "cache_stale"
     ERROR = "error"
 
-    @property
-    def is_live(self) -> bool:
-        """True for answers fetched from a provider during this request."""
-        return self in (DataSource.PRIMARY, DataSource.FALLBACK)
-
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -41,6 +36,18 @@ class Attempt:
     error_code: str | None = None
     latency_ms: float = 0.0
     retries: int = 0
+
+
+#: The tags of an answer, in the order every tabular output (CSV, table, Parquet, DataFrame)
+#: puts them after the data; :meth:`FetchResult.tags` gives their values.
+TAG_COLUMNS = ("_data_source", "_provider", "_is_stale", "_fetched_at", "_age_s", "_latency_ms",
+               "_error_code", "error")
+
+#: The tags of a tagged dict with data (``get_ticker_info`` on success).
+SUCCESS_TAGS = TAG_COLUMNS[:6]
+
+#: The tags of a tagged dict without data, in the documented order (message first).
+FAILURE_TAGS = ("error", "_error_code", "_data_source", "_latency_ms")
 
 
 def iso_utc(epoch_s: float) -> str:
@@ -81,27 +88,40 @@ class FetchResult:
         """This answer, naming ``ticker`` (the caller's spelling) as what was asked for."""
         return dataclasses.replace(self, ticker=ticker)
 
+    def tags(self) -> dict[str, Any]:
+        """Every tag of :data:`TAG_COLUMNS`, in that order: the one definition of their values.
+
+        Latency and age are rounded to 3 decimals, ``_fetched_at`` is ISO 8601 in UTC; the tags
+        an answer has no value for are None (an answer without data always has an error code
+        and message).
+        """
+        failed = self.data is None
+        error_code: str | None = None
+        message: str | None = None
+        if self.error is not None:
+            error_code, message = self.error.code, self.error.message
+        elif failed:  # no data and no error: the cascade never builds one, the tags still say so
+            error_code, message = "error", "no data"
+        return {
+            "_data_source": DataSource.ERROR.value if failed else self.source.value,
+            "_provider": self.provider,
+            "_is_stale": self.is_stale,
+            "_fetched_at": iso_utc(self.fetched_at) if self.fetched_at is not None else None,
+            "_age_s": round(self.age_s, 3) if self.age_s is not None else None,
+            "_latency_ms": round(self.latency_ms, 3),
+            "_error_code": error_code,
+            "error": message,
+        }
+
     def to_tagged_dict(self) -> dict[str, Any]:
         """The ``get_ticker_info`` format: the canonical dict plus ``_``-prefixed tags.
 
-        On failure: ``{"symbol", "ticker", "error", "_error_code", "_data_source", "_latency_ms"}``.
+        On success: the data plus :data:`SUCCESS_TAGS`; on failure: ``symbol``, ``ticker`` and
+        :data:`FAILURE_TAGS` (``{"symbol", "ticker", "error", "_error_code", "_data_source",
+        "_latency_ms"}``).
         """
-        latency_ms = round(self.latency_ms, 3)
+        tags = self.tags()
         if self.data is None:
-            error = self.error
-            return {
-                "symbol": self.symbol,
-                "ticker": self.ticker,
-                "error": error.message if error is not None else "no data",
-                "_error_code": error.code if error is not None else "error",
-                "_data_source": DataSource.ERROR.value,
-                "_latency_ms": latency_ms,
-            }
-        tagged = dict(self.data)
-        tagged["_data_source"] = self.source.value
-        tagged["_provider"] = self.provider
-        tagged["_is_stale"] = self.is_stale
-        tagged["_fetched_at"] = iso_utc(self.fetched_at) if self.fetched_at is not None else None
-        tagged["_age_s"] = round(self.age_s, 3) if self.age_s is not None else None
-        tagged["_latency_ms"] = latency_ms
-        return tagged
+            return {"symbol": self.symbol, "ticker": self.ticker,
+                    **{name: tags[name] for name in FAILURE_TAGS}}
+        return {**self.data, **{name: tags[name] for name in SUCCESS_TAGS}}

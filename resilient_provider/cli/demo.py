@@ -1,13 +1,29 @@
-"""``demo``: the offline outage walk-through, as a table or JSON."""
+"""``demo``: an offline walk through every step of the cascade, as a table or JSON.
+
+yfinance and yahooquery run unmodified against loopback fake Yahoo servers (one per library, so
+each can fail on its own) through the default diskcache backend in a temporary directory. A
+scripted outage makes every source show up: primary, fallback, cache_fresh, cache_stale, error,
+and primary again once the outage ends. Time jumps come from a fake clock, so retries and
+"three days later" take no real time; the whole demo runs in a few seconds.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..config import format_duration
+from ..result import FetchResult
 from .common import EXIT_OK
+
+if TYPE_CHECKING:
+    from ..testing import FakeClock, FakeYahooServer
+
+PORTFOLIO = ("AAPL", "MSFT", "^GSPC")
 
 
 def register(commands: Any) -> None:
@@ -22,8 +38,6 @@ def register(commands: Any) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``resilient-provider demo``."""
-    from ..demo import run_demo as walk_through  # imported here so `--help` stays fast
-
     rows, stats = walk_through()
     if args.json:
         print(json.dumps({"answers": [{"phase": r.phase, **r.result.to_tagged_dict()}
@@ -54,3 +68,77 @@ def run_demo(args: argparse.Namespace) -> int:
               f"failures {view['failures']}, retries {view['retries']}, "
               f"breaker {view['breaker']['state']} (trips {view['breaker']['trips']})")
     return EXIT_OK
+
+
+# --- the walk-through ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoRow:
+    """One answer of the demo, with the phase of the outage it was asked in."""
+
+    phase: str
+    result: FetchResult
+
+
+def walk_through(*, seed: int = 7) -> tuple[list[DemoRow], dict[str, object]]:
+    """Run the scripted outage; return every answer and the final reliability statistics."""
+    # Imported here, not at the top: the adapters pull in yfinance and yahooquery, and every
+    # command's `--help` imports this module.
+    from ..cache import DiskCache
+    from ..config import Settings
+    from ..facade import ResilientProvider
+    from ..providers.yahooquery import YahooQueryProvider
+    from ..providers.yfinance import YFinanceProvider
+    from ..testing import FakeClock, FakeYahooServer
+
+    clock = FakeClock()
+    rows: list[DemoRow] = []
+    with (FakeYahooServer(seed=seed) as yahoo_for_yf, FakeYahooServer(seed=seed) as yahoo_for_yq,
+          tempfile.TemporaryDirectory(prefix="rp-demo-") as cache_dir):
+        settings = Settings(
+            providers=[], deadline_s=20,
+            provider_defaults={"timeout_s": 2, "retry": {"max_attempts": 2, "jitter": 0},
+                               "breaker": {"failure_threshold": 3, "reset_timeout_s": "5m"}},
+            # The demo's scripted runs stay out of the user's statistics.
+            stats={"path": f"{cache_dir}/stats.sqlite3"},
+        )
+        primary = YFinanceProvider(base_url=yahoo_for_yf.base_url, timeout_s=2)
+        secondary = YahooQueryProvider(base_url=yahoo_for_yq.base_url, timeout_s=2)
+        cache = DiskCache(cache_dir)
+        try:
+            with ResilientProvider([primary, secondary], cache=cache, settings=settings,
+                                   clock=clock) as provider:
+                for phase, action, symbols in _phases(yahoo_for_yf, yahoo_for_yq, clock):
+                    action()
+                    rows.extend(DemoRow(phase, provider.fetch(s)) for s in symbols)
+                stats = provider.get_reliability_stats()
+        finally:
+            for part in (primary, secondary, cache):
+                part.close()
+    return rows, stats
+
+
+def _phases(
+    yahoo_for_yf: FakeYahooServer, yahoo_for_yq: FakeYahooServer, clock: FakeClock
+) -> Iterator[tuple[str, Callable[[], None], tuple[str, ...]]]:
+    from ..providers.yahoo_http import DATA_ROUTES
+    from ..testing import Fault
+
+    def primary_throttled() -> None:
+        yahoo_for_yf.inject(Fault.rate_limited(retry_after_s=3600), route=DATA_ROUTES)
+
+    def secondary_down() -> None:
+        yahoo_for_yq.inject(Fault.server_error(503), route=DATA_ROUTES)
+
+    def outage_over() -> None:
+        yahoo_for_yf.clear_faults()
+        yahoo_for_yq.clear_faults()
+        clock.advance(2 * 3600)  # past the Retry-After the primary's breaker honoured
+
+    yield "1 both sources up", lambda: None, PORTFOLIO
+    yield "2 yfinance rate-limited", primary_throttled, PORTFOLIO
+    yield "3 both sources down", secondary_down, PORTFOLIO
+    yield "4 three days later", lambda: clock.advance(3 * 86400), PORTFOLIO
+    yield "5 a symbol never cached", lambda: None, ("NVDA",)
+    yield "6 outage over", outage_over, PORTFOLIO[:1]

@@ -61,8 +61,8 @@ def register(commands: Any) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     """``resilient-provider info SYMBOL...``."""
-    from ..output import write_csv, write_json, write_table
     from ..symbols import normalize_symbol
+    from .render import write_csv, write_json, write_table
 
     fmt = "json" if args.json else "csv" if args.csv else "table"
     try:
@@ -79,7 +79,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``resilient-provider batch FILE``."""
-    from ..symbols_file import SymbolsFileError, read_symbols
+    from .symbols_file import SymbolsFileError, read_symbols
 
     fmt = args.format or _format_of(args.output)
     if fmt == "parquet" and not args.output:
@@ -117,7 +117,7 @@ def _format_of(output: str | None) -> str:
 
 
 def _write(results: list[FetchResult], fmt: str, output: str | None) -> None:
-    from ..output import write_csv, write_json, write_parquet
+    from .render import write_csv, write_json, write_parquet
 
     if fmt == "parquet":
         assert output is not None

@@ -29,7 +29,8 @@ def register(commands: Any) -> None:
 def run_health(args: argparse.Namespace) -> int:
     """``resilient-provider health``."""
     from ..config import Settings  # imported here: `--help` stays fast
-    from ..health import check_health, write_health_table
+    from ..health import check_health
+    from .render import write_health_table
 
     try:
         settings = Settings.from_yaml(args.config) if args.config else Settings()

@@ -506,12 +506,12 @@ def test_as_frame_gives_a_dataframe_indexed_by_symbol_with_tag_columns(
     frame = facade.batch_get_ticker_info(["msft", "AAPL", "NOPE", "../x"], as_frame=True)
     assert list(frame.index) == ["msft", "AAPL", "NOPE", "../x"]
     assert frame.index.name == "symbol"
-    for column in ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "_error"):
+    for column in ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "error"):
         assert column in frame.columns
     assert frame.loc["AAPL", "regularMarketPrice"] == make_info("AAPL")["regularMarketPrice"]
     assert list(frame["_data_source"]) == ["primary", "primary", "error", "error"]
     assert frame.loc["NOPE", "_error_code"] == "symbol_not_found"
-    assert "no such symbol" in frame.loc["NOPE", "_error"]
+    assert "no such symbol" in frame.loc["NOPE", "error"]
     assert frame.loc["msft", "_provider"] == "one"
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from resilient_provider.cli import main
+from resilient_provider.cli.symbols_file import SymbolsFileError, read_symbols
 from resilient_provider.providers.canonical import CORE_FIELDS
-from resilient_provider.symbols_file import SymbolsFileError, read_symbols
 from resilient_provider.testing import FakeYahooServer
 from tests.conftest import write_fake_yahoo_config
 
