@@ -160,8 +160,9 @@ class ResilientProvider(AsyncTwins):
                               progress: bool | None = None) -> Any:
         """:meth:`get_ticker_info` for many symbols: ``{symbol as given: tagged dict}`` in input
         order, or with ``as_frame=True`` a pandas DataFrame indexed by symbol with the info
-        fields and ``_data_source``, ``_provider``, ``_is_stale``, ``_age_s``, ``_latency_ms``,
-        ``_error_code`` and ``_error`` columns. See :meth:`batch_fetch` for the rest."""
+        fields, then the tag columns (:data:`~resilient_provider.result.TAG_COLUMNS`:
+        ``_data_source``, ``_provider``, ``_is_stale``, ``_fetched_at``, ``_age_s``,
+        ``_latency_ms``, ``_error_code``, ``error``). See :meth:`batch_fetch` for the rest."""
         plan = plan_batch(symbols)
         self._check_open()
         return self._batch_info(plan, as_frame, progress)

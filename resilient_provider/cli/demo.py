@@ -30,7 +30,8 @@ def register(commands: Any) -> None:
     """Add the ``demo`` sub-command."""
     demo = commands.add_parser(
         "demo", help="walk through a scripted outage offline and show every data source",
-        description="Runs the cascade over scripted providers and a fake clock: both sources "
+        description="Runs the real yfinance and yahooquery adapters against fake Yahoo servers "
+                    "on 127.0.0.1, with a fake clock, through a scripted outage: both sources "
                     "up, primary rate-limited, both down, three days later, an uncached symbol.")
     demo.add_argument("--json", action="store_true", help="print JSON instead of a table")
     demo.set_defaults(run=run_demo)
