@@ -31,7 +31,7 @@ from .logs import correlation_scope, get_logger, run_scope
 from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
-from .stats import ReliabilityStats
+from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
@@ -225,6 +225,11 @@ class ResilientProvider(AsyncTwins):
         The same figures are written to the statistics store (``stats.path``) every
         ``stats.flush_interval_s`` and on :meth:`close`, for ``resilient-provider stats``.
         """
+        return self._recorder.report().to_dict()
+
+    def reliability_report(self) -> ReliabilityReport:
+        """The same as :meth:`get_reliability_stats`, typed: a frozen
+        :class:`~resilient_provider.stats.report.ReliabilityReport` (``to_dict()`` is the dict)."""
         return self._recorder.report()
 
     def stats_frame(self) -> Any:
@@ -232,7 +237,7 @@ class ResilientProvider(AsyncTwins):
         see :func:`~resilient_provider.stats.export.stats_frame` for the columns)."""
         from .stats.export import stats_frame  # imported here: pandas is slow to import
 
-        return stats_frame(self.get_reliability_stats())
+        return stats_frame(self.reliability_report())
 
     def prometheus_registry(self) -> Any:
         """A ``prometheus_client`` registry whose collector reads this façade's live statistics
@@ -240,7 +245,7 @@ class ResilientProvider(AsyncTwins):
         registry=...)`` or :func:`~resilient_provider.stats.export.serve_prometheus`)."""
         from .stats.export import prometheus_registry
 
-        return prometheus_registry(self.get_reliability_stats)
+        return prometheus_registry(self.reliability_report)
 
     def reset_stats(self) -> None:
         """End this run in the statistics store, zero the statistics and start a new run id

@@ -7,10 +7,12 @@
 - :mod:`.alerts`: thresholds on a report, raised once per window;
 - :mod:`.export`: a report as a pandas frame or Prometheus metrics; :mod:`.plot`: as charts.
 
-A *report* is the JSON-ready dict of :meth:`ReliabilityStats.snapshot` (the shape
-``ResilientProvider.get_reliability_stats()`` returns), whether read live or from the store.
+A *report* is a :class:`ReliabilityReport` (:meth:`ReliabilityStats.snapshot`), whether read
+live or from the store; its ``to_dict()`` is what ``ResilientProvider.get_reliability_stats()``
+returns.
 """
 
-from .counters import BreakerView, ReliabilityStats, percentile
+from .counters import BreakerView, ReliabilityStats
+from .report import ReliabilityReport, percentile
 
-__all__ = ["BreakerView", "ReliabilityStats", "percentile"]
+__all__ = ["BreakerView", "ReliabilityReport", "ReliabilityStats", "percentile"]

@@ -83,7 +83,7 @@ def recorder(tmp_path: Path, clock: FakeClock) -> Iterator[RunRecorder]:
 
 def stored(recorder: RunRecorder, run_ids: list[str]) -> dict[str, Any]:
     assert recorder.store is not None
-    return recorder.store.report(run_ids)
+    return recorder.store.report(run_ids).to_dict()
 
 
 def assert_provider_shapes(report: Mapping[str, Any], provider_keys: list[str],
@@ -99,7 +99,7 @@ def assert_provider_shapes(report: Mapping[str, Any], provider_keys: list[str],
 
 
 def test_a_live_report_has_the_keys_of_get_reliability_stats(recorder: RunRecorder) -> None:
-    live = recorder.report()
+    live = recorder.report().to_dict()
     assert list(live) == LIVE_TOP and list(live["counts"]) == COUNTS
     assert_provider_shapes(live, LIVE_PROVIDER, LIVE_BREAKER)
     assert "breaker" not in live["providers"]["adhoc"]  # no breaker, no entry
