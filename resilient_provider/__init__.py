@@ -23,6 +23,7 @@ from .facade import ResilientProvider
 from .health import CheckResult, HealthReport, check_health
 from .logs import configure_logging
 from .result import Attempt, DataSource, FetchResult
+from .stats import ReliabilityReport
 from .symbols import normalize_symbol
 
 __version__ = "0.1.0"
@@ -42,6 +43,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ReliabilityReport",
     "ResilientProvider",
     "ResilientProviderError",
     "Settings",
