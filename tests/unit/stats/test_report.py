@@ -1,19 +1,25 @@
-"""The report's dict form: live and stored reports keep the keys (and their order) users see."""
+"""The report: its dict form keeps the keys (and their order) users see, live and stored; live
+and stored reports of one run agree; the typed report reads as its dict."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from resilient_provider import ReliabilityReport
+from resilient_provider.errors import ProviderUnavailableError
 from resilient_provider.result import DataSource
 from resilient_provider.stats import ReliabilityStats
+from resilient_provider.stats.histogram import bucket_of, upper_bound_ms
 from resilient_provider.stats.recorder import RunRecorder
+from resilient_provider.stats.report import BreakerReport, LatencyPercentiles
 from resilient_provider.strategy.breaker import BreakerSnapshot
-from resilient_provider.testing import FakeClock
-from tests.conftest import fast_settings
+from resilient_provider.testing import FakeClock, ScriptedProvider
+from tests.conftest import MakeFacade, fast_settings
 
 RATES = ["primary_success_rate", "fallback_usage_rate", "fresh_cache_usage_rate",
          "stale_cache_usage_rate", "total_success_rate", "error_rate", "uptime_estimate"]
@@ -147,3 +153,75 @@ def test_a_report_of_no_stored_run_has_the_keys_and_nothing_in_them(
     assert (empty["run_id"], empty["runs"], empty["run_ids"]) == ("0 runs", 0, [])
     assert (empty["started_at"], empty["ended_at"], empty["config_fingerprint"]) == (None, None, "")
     assert empty["providers"] == {} and empty["alerts"] == [] and empty["total_requests"] == 0
+
+
+# --- the typed report ----------------------------------------------------------------------------
+
+
+def test_live_and_stored_reports_of_one_run_agree_on_every_count(recorder: RunRecorder) -> None:
+    live = recorder.report()
+    assert recorder.flush() and recorder.store is not None
+    stored_ = recorder.store.report([live.run_id])
+    assert (stored_.run_id, stored_.started_at) == (live.run_id, live.started_at)
+    assert stored_.sources == live.sources  # every source count, so every rate
+    assert stored_.cache_errors == live.cache_errors
+    assert stored_.coalesced_requests == live.coalesced_requests == 2
+    assert list(stored_.providers) == list(live.providers) == PROVIDERS
+    for name, mine in live.providers.items():
+        theirs = stored_.providers[name]
+        assert (theirs.calls, theirs.successes, theirs.failures, theirs.skipped, theirs.retries,
+                theirs.success_rate) == (mine.calls, mine.successes, mine.failures, mine.skipped,
+                                         mine.retries, mine.success_rate), name
+        assert theirs.breaker is not None
+        if mine.breaker is None:
+            assert (theirs.breaker.state, theirs.breaker.trips) == (None, 0), name
+        else:
+            assert (theirs.breaker.state, theirs.breaker.trips) == (mine.breaker.state,
+                                                                    mine.breaker.trips), name
+    assert ({(a.name, a.provider, a.message, a.value, a.threshold) for a in stored_.alerts}
+            == {(a.name, a.provider, a.message, a.value, a.threshold) for a in live.alerts})
+    assert len(live.alerts) == 3 and live.stored is None and stored_.stored is not None
+
+
+def test_live_percentiles_are_exact_and_stored_ones_bucket_bounds(recorder: RunRecorder) -> None:
+    live = recorder.report()
+    assert recorder.flush() and recorder.store is not None
+    stored_ = recorder.store.report([live.run_id])
+    assert live.providers["yf"].latency == LatencyPercentiles(200.0, 900.0, 900.0)
+    assert stored_.providers["yf"].latency == LatencyPercentiles(
+        upper_bound_ms(bucket_of(200.0)), upper_bound_ms(bucket_of(900.0)),
+        upper_bound_ms(bucket_of(900.0)))
+    assert live.providers["spare"].latency == LatencyPercentiles(None, None, None)
+
+
+def test_the_typed_report_reads_as_its_dict(recorder: RunRecorder) -> None:
+    report = recorder.report()
+    shown = report.to_dict()
+    assert report.sources.total_requests == shown["total_requests"] == 28
+    assert report.sources.fallback_usage_rate == shown["fallback_usage_rate"] == 21.43
+    assert report.sources.count(DataSource.CACHE_STALE) == shown["counts"]["cache_stale"] == 1
+    yf = report.providers["yf"]
+    assert yf.success_rate == shown["providers"]["yf"]["success_rate"] == 69.57
+    assert yf.breaker == BreakerReport("open", trips=2, failure_count=1, retry_in_s=25.0,
+                                       open_for_s=400.0)
+    assert report.started_at is not None
+    assert report.started_at.isoformat(timespec="milliseconds") == shown["started_at"]
+
+
+def test_a_report_is_frozen(recorder: RunRecorder) -> None:
+    report = recorder.report()
+    with pytest.raises(FrozenInstanceError):
+        report.run_id = "other"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        report.providers["yf"].calls = 0  # type: ignore[misc]
+
+
+def test_the_facade_gives_the_same_report_typed_and_as_a_dict(make_facade: MakeFacade) -> None:
+    facade = make_facade(ScriptedProvider("one", {"B": ProviderUnavailableError("down")}),
+                         ScriptedProvider("two"))
+    facade.batch_fetch(["A", "B", "C"])
+    report = facade.reliability_report()
+    assert isinstance(report, ReliabilityReport)
+    assert report.to_dict() == facade.get_reliability_stats()
+    assert (report.sources.primary, report.sources.fallback) == (2, 1)
+    assert report.providers["one"].failures == {"provider_unavailable": 1}
