@@ -24,6 +24,7 @@ from .facade import ResilientProvider
 from .health import CheckResult, HealthReport, check_health
 from .logs import configure_logging
 from .result import Attempt, DataSource, FetchResult
+from .stats import ReliabilityReport
 from .symbols import normalize_symbol
 
 try:
@@ -48,6 +49,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ReliabilityReport",
     "ResilientProvider",
     "ResilientProviderError",
     "Settings",

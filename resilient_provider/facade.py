@@ -20,7 +20,7 @@ from .progress import progress_bar
 from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
-from .stats import ReliabilityStats
+from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.batch import BatchPlan, plan_batch
 from .strategy.cascade import Cascade
@@ -188,6 +188,11 @@ class ResilientProvider(AsyncTwins):
         The same figures are written to the statistics store (``stats.path``) every
         ``stats.flush_interval_s`` and on :meth:`close`, for ``resilient-provider stats``.
         """
+        return self._recorder.report().to_dict()
+
+    def reliability_report(self) -> ReliabilityReport:
+        """The same as :meth:`get_reliability_stats`, typed: a frozen
+        :class:`~resilient_provider.stats.report.ReliabilityReport` (``to_dict()`` is the dict)."""
         return self._recorder.report()
 
     def stats_frame(self) -> Any:
@@ -195,7 +200,7 @@ class ResilientProvider(AsyncTwins):
         see :func:`~resilient_provider.stats.export.stats_frame` for the columns)."""
         from .stats.export import stats_frame  # imported here: pandas is slow to import
 
-        return stats_frame(self.get_reliability_stats())
+        return stats_frame(self.reliability_report())
 
     def prometheus_registry(self) -> Any:
         """A ``prometheus_client`` registry whose collector reads this façade's live statistics
@@ -203,7 +208,7 @@ class ResilientProvider(AsyncTwins):
         registry=...)`` or :func:`~resilient_provider.stats.export.serve_prometheus`)."""
         from .stats.export import prometheus_registry
 
-        return prometheus_registry(self.get_reliability_stats)
+        return prometheus_registry(self.reliability_report)
 
     def reset_stats(self) -> None:
         """End this run in the statistics store, zero the statistics and start a new run id

@@ -21,6 +21,7 @@ from ..stats.plot import PLOT_INSTALL
 from .common import EXIT_OK, EXIT_SOME_FAILED, add_config_option, fail
 
 if TYPE_CHECKING:
+    from ..stats.report import Alert, ReliabilityReport
     from ..stats.store import StatsStore
 
 #: Exit code when the store holds no run the selection matches.
@@ -99,7 +100,9 @@ def _show(store: StatsStore, args: argparse.Namespace, since: float | None) -> i
     summary = store.report(run_ids)
     per_run = store.reports(run_ids) if len(run_ids) > 1 else [summary]
     if args.json:
-        shown: Any = {"summary": summary, "runs": per_run} if listing else summary
+        shown = summary.to_dict()
+        if listing:
+            shown = {"summary": shown, "runs": [report.to_dict() for report in per_run]}
         print(json.dumps(shown, indent=2, default=str))
     elif args.prometheus:
         from ..stats.export import prometheus_text
@@ -149,7 +152,7 @@ def _no_runs(message: str | None, store: StatsStore) -> int:
 MAX_LISTED_RUNS = 20
 
 
-def write_stats_table(report: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
+def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityReport],
                       stream: TextIO, *, width: int | None = None) -> None:
     """``report`` for people: header, source mix, providers, alerts; then ``runs`` listed."""
     from rich.console import Console  # imported here so JSON output stays light
@@ -169,28 +172,28 @@ def write_stats_table(report: Mapping[str, Any], runs: Sequence[Mapping[str, Any
         return made
 
     console.print(_header(report), markup=False)
-    total = int(report.get("total_requests") or 0)
+    total = report.sources.total_requests
     sources = section(f"{total:,} requests", "source", "requests", "share")
-    for source, count in (report.get("counts") or {}).items():
-        sources.add_row(source, f"{count:,}", _pct(100.0 * count / total if total else 0.0))
+    for source, count in report.sources.items():
+        sources.add_row(source.value, f"{count:,}",
+                        _pct(100.0 * count / total if total else 0.0))
     console.print(sources)
-    console.print(f"coalesced requests {report.get('coalesced_requests', 0):,}; cache errors: "
-                  f"{_codes(report.get('cache_errors') or {}, limit=5) or 'none'}",
-                  markup=False)
+    console.print(f"coalesced requests {report.coalesced_requests:,}; cache errors: "
+                  f"{_codes(report.cache_errors, limit=5) or 'none'}", markup=False)
 
     providers = section("providers", "provider", "calls", "success", "retries", "p50", "p95",
                         "p99", "breaker", "trips", "skipped", "top errors")
-    for name, view in (report.get("providers") or {}).items():
-        latency = view.get("latency_ms") or {}
-        breaker = view.get("breaker") or {}
+    for name, view in report.providers.items():
+        latency, breaker = view.latency, view.breaker
         providers.add_row(
-            name, f"{view.get('calls', 0):,}", _pct(view.get("success_rate")),
-            f"{view.get('retries', 0):,}", *(_ms(latency.get(p)) for p in ("p50", "p95", "p99")),
-            str(breaker.get("state") or "-"), str(breaker.get("trips", "-")),
-            _codes(view.get("skipped") or {}) or "-", _codes(view.get("failures") or {}) or "-")
+            name, f"{view.calls:,}", _pct(view.success_rate), f"{view.retries:,}",
+            *(_ms(ms) for ms in (latency.p50_ms, latency.p95_ms, latency.p99_ms)),
+            (breaker.state if breaker is not None else None) or "-",
+            str(breaker.trips) if breaker is not None else "-",
+            _codes(view.skipped) or "-", _codes(view.failures) or "-")
     console.print(providers)
 
-    alerts = _grouped_alerts(report.get("alerts") or [])
+    alerts = _grouped_alerts(report.alerts)
     console.print()
     console.print("alerts" + ("" if alerts else ": none"), style="bold", markup=False)
     for line in alerts:
@@ -201,53 +204,53 @@ def write_stats_table(report: Mapping[str, Any], runs: Sequence[Mapping[str, Any
         listed = section(f"{len(runs)} runs{more}", "run", "started", "ended", "requests",
                          "primary", "fallback", "error", "alerts")
         for run in shown:
-            listed.add_row(str(run.get("run_id")), _when(run.get("started_at")),
-                           _when(run.get("ended_at"), "not ended"),
-                           f"{run.get('total_requests', 0):,}",
-                           _pct(run.get("primary_success_rate")),
-                           _pct(run.get("fallback_usage_rate")), _pct(run.get("error_rate")),
-                           str(len(run.get("alerts") or [])))
+            listed.add_row(run.run_id, _when(run.started_at),
+                           _when(run.stored.ended_at if run.stored else None, "not ended"),
+                           f"{run.sources.total_requests:,}",
+                           _pct(run.sources.primary_success_rate),
+                           _pct(run.sources.fallback_usage_rate), _pct(run.sources.error_rate),
+                           str(len(run.alerts)))
         console.print(listed)
 
 
-def _header(report: Mapping[str, Any]) -> str:
-    runs = int(report.get("runs") or 1)
-    ended = report.get("ended_at")
+def _header(report: ReliabilityReport) -> str:
+    stored = report.stored
+    runs = (stored.runs if stored is not None else 0) or 1
+    ended = stored.ended_at if stored is not None else None
     end = f"ended {_when(ended)}" if ended else (
         "not ended" if runs == 1 else "not all ended (a run is still going or was killed)")
-    config = f"config {report.get('config_fingerprint') or '-'}"
+    config = f"config {(stored.config_fingerprint if stored is not None else '') or '-'}"
     if runs == 1:
-        return f"run {report.get('run_id')} | started {_when(report.get('started_at'))} | " \
-               f"{end} | {config}"
-    return f"{runs} runs | first started {_when(report.get('started_at'))} | {end} | {config}"
+        return f"run {report.run_id} | started {_when(report.started_at)} | {end} | {config}"
+    return f"{runs} runs | first started {_when(report.started_at)} | {end} | {config}"
 
 
-def _grouped_alerts(alerts: Sequence[Mapping[str, Any]]) -> list[str]:
+def _grouped_alerts(alerts: Sequence[Alert]) -> list[str]:
     """One line per (alert, provider): its latest message, and in how many runs it was raised
     when several runs were summed."""
     latest: dict[tuple[str, str], str] = {}
     seen: dict[tuple[str, str], int] = {}
     for alert in alerts:  # oldest first: the last message wins
-        key = (str(alert.get("name", "?")), str(alert.get("provider") or ""))
-        latest[key] = str(alert.get("message", ""))
+        key = (alert.name, alert.provider or "")
+        latest[key] = alert.message
         seen[key] = seen.get(key, 0) + 1
     return [f"{name}{f' ({provider})' if provider else ''}: {message}"
             + (f" [{seen[name, provider]} runs]" if seen[name, provider] > 1 else "")
             for (name, provider), message in latest.items()]
 
 
-def _when(value: object, missing: str = "-") -> str:
-    if not isinstance(value, str) or not value:
+def _when(moment: datetime | None, missing: str = "-") -> str:
+    if moment is None:
         return missing
-    return f"{datetime.fromisoformat(value).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _pct(value: object) -> str:
-    return f"{value:.1f}%" if isinstance(value, int | float) else "-"
+def _pct(value: float) -> str:
+    return f"{value:.1f}%"
 
 
-def _ms(value: object) -> str:
-    if not isinstance(value, int | float):
+def _ms(value: float | None) -> str:
+    if value is None:
         return "-"
     if value >= 1000:
         return f"{value / 1000:.2f} s"

@@ -9,53 +9,40 @@ Three conditions, each configurable (``stats.alerts`` in the settings):
   (open, or half-open with its trials failing).
 
 The two rates are judged only once ``min_requests`` requests were answered, so the first
-failed request of a run is not "100% errors".
+failed request of a run is not "100% errors". An :class:`Alert` is a part of the report (see
+:mod:`.report`), listed under its ``alerts``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from ..config import AlertSettings
 from ..logs import get_logger
 from .counters import BreakerView
+from .report import Alert, ReliabilityReport
+
+__all__ = ["Alert", "AlertMonitor", "evaluate"]
 
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One condition that holds: what, about which provider, the figure and the threshold."""
-
-    name: str
-    message: str
-    value: float
-    threshold: float
-    provider: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON-ready form listed under ``alerts`` in a report."""
-        return asdict(self)
-
-
-def evaluate(report: Mapping[str, Any], breakers: Mapping[str, BreakerView],
+def evaluate(report: ReliabilityReport, breakers: Mapping[str, BreakerView],
              settings: AlertSettings) -> list[Alert]:
-    """The alerts that hold for ``report`` (a ``get_reliability_stats()`` dict) and the
-    providers' ``breakers`` right now."""
+    """The alerts that hold for ``report`` (a live one) and the providers' ``breakers`` right
+    now."""
     alerts: list[Alert] = []
-    total = int(report.get("total_requests", 0))
+    total = report.sources.total_requests
     if total >= settings.min_requests:
-        fallback = float(report.get("fallback_usage_rate", 0.0))
+        fallback = report.sources.fallback_usage_rate
         if fallback > settings.fallback_usage_pct:
             alerts.append(Alert(
                 "fallback_usage",
                 f"fallback providers answered {fallback:.1f}% of {total} requests (threshold "
                 f"{settings.fallback_usage_pct:g}%): the primary is failing",
                 fallback, settings.fallback_usage_pct))
-        errors = float(report.get("error_rate", 0.0))
+        errors = report.sources.error_rate
         if errors > settings.error_rate_pct:
             alerts.append(Alert(
                 "error_rate",
@@ -81,7 +68,7 @@ class AlertMonitor:
         self._lock = threading.Lock()
         self._logged_at: dict[tuple[str, str | None], float] = {}
 
-    def check(self, report: Mapping[str, Any],
+    def check(self, report: ReliabilityReport,
               breakers: Mapping[str, BreakerView]) -> list[Alert]:
         """The alerts that hold now; those not logged within the window are logged."""
         alerts = evaluate(report, breakers, self.settings)

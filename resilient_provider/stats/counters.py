@@ -6,7 +6,8 @@ work done under it is a few integer increments. Latencies keep the most recent
 a count per histogram bucket (:mod:`.histogram`) for the statistics store.
 
 :meth:`ReliabilityStats.totals` flattens every counter to ``{CounterKey: int}``: the form the
-store adds up (see :mod:`.store`).
+store adds up (see :mod:`.store`), and the one :meth:`ReliabilityStats.snapshot` builds the live
+report from (see :mod:`.builder`), with the latency samples for exact percentiles.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from ..result import DataSource, iso_utc
+from ..result import DataSource
+from .builder import CounterKey, build_report
 from .histogram import bucket_of
-
-#: ``(scope, name, metric, label)``: one counter, e.g. ``("provider", "yfinance", "failures",
-#: "timeout")`` or ``("source", "", "requests", "primary")``.
-CounterKey = tuple[str, str, str, str]
+from .report import BreakerReport, ReliabilityReport
 
 
 class BreakerView(Protocol):
@@ -50,38 +49,6 @@ class _ProviderCounters:
     retries: int = 0
     latencies_ms: deque[float] = field(default_factory=deque)
     latency_buckets: Counter[int] = field(default_factory=Counter)
-
-
-def percentile(sorted_values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of already sorted values (None when there are none)."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil without floats drifting
-    return sorted_values[int(rank) - 1]
-
-
-def percent(part: int, whole: int) -> float:
-    """``part`` as a percentage of ``whole``, to 2 decimals (0 when ``whole`` is 0)."""
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
-
-def source_rates(by_source: Mapping[str, int]) -> dict[str, Any]:
-    """``total_requests``, ``counts`` per source and the rates (percent of requests) of a
-    report, from request counts by source name (``"primary"``, …)."""
-    total = sum(by_source.values())
-    count = {s.value: by_source.get(s.value, 0) for s in DataSource}
-    live = count["primary"] + count["fallback"]
-    return {
-        "total_requests": total,
-        "counts": count,
-        "primary_success_rate": percent(count["primary"], total),
-        "fallback_usage_rate": percent(count["fallback"], total),
-        "fresh_cache_usage_rate": percent(count["cache_fresh"], total),
-        "stale_cache_usage_rate": percent(count["cache_stale"], total),
-        "total_success_rate": percent(live, total),
-        "error_rate": percent(count["error"], total),
-        "uptime_estimate": percent(total - count["error"], total),
-    }
 
 
 class ReliabilityStats:
@@ -155,61 +122,38 @@ class ReliabilityStats:
     def totals(self) -> dict[CounterKey, int]:
         """Every counter since the last :meth:`reset`, flattened (zeros left out)."""
         with self._lock:
-            flat: dict[CounterKey, int] = {}
-            for source, count in self._by_source.items():
-                flat["source", "", "requests", source.value] = count
-            for name, c in self._providers.items():
-                flat["provider", name, "calls", ""] = c.calls
-                flat["provider", name, "successes", ""] = c.successes
-                flat["provider", name, "retries", ""] = c.retries
-                for code, count in c.failures.items():
-                    flat["provider", name, "failures", code] = count
-                for code, count in c.skipped.items():
-                    flat["provider", name, "skipped", code] = count
-                for bucket, count in c.latency_buckets.items():
-                    flat["provider", name, "latency_bucket", str(bucket)] = count
-            for operation, count in self._cache_errors.items():
-                flat["cache", "", "errors", operation] = count
-            flat["coalesced", "", "requests", ""] = self._coalesced
-            return {key: value for key, value in flat.items() if value}
+            return self._totals_locked()
 
-    def snapshot(self, breakers: Mapping[str, BreakerView]) -> dict[str, Any]:
-        """The statistics as a JSON-ready dict; rates are percentages of requests."""
+    def snapshot(self, breakers: Mapping[str, BreakerView]) -> ReliabilityReport:
+        """The live report of these counters and the providers' ``breakers`` (without alerts:
+        :class:`~.recorder.RunRecorder` adds them); latency percentiles are exact."""
         with self._lock:
-            by_source = {source.value: count for source, count in self._by_source.items()}
-            providers = {
-                name: self._provider_view(self._providers.get(name), breakers.get(name))
-                for name in dict.fromkeys([*breakers, *self._providers])
-            }
-            return {
-                "run_id": self.run_id,
-                "started_at": iso_utc(self.started_at),
-                **source_rates(by_source),
-                "providers": providers,
-                "cache_errors": dict(self._cache_errors),
-                "coalesced_requests": self._coalesced,
-            }
+            totals = self._totals_locked()
+            samples = {name: tuple(c.latencies_ms) for name, c in self._providers.items()}
+            run_id, started_at = self.run_id, self.started_at
+        return build_report(
+            totals, run_id=run_id, started_at=started_at, providers=[*breakers, *samples],
+            breakers={name: BreakerReport(state=b.state, trips=b.trips,
+                                          failure_count=b.failure_count,
+                                          retry_in_s=b.retry_in_s, open_for_s=b.open_for_s)
+                      for name, b in breakers.items()},
+            latency_samples_ms=samples)
 
-    @staticmethod
-    def _provider_view(counters: _ProviderCounters | None,
-                       breaker: BreakerView | None) -> dict[str, Any]:
-        counters = counters or _ProviderCounters()
-        latencies = sorted(counters.latencies_ms)
-        view: dict[str, Any] = {
-            "calls": counters.calls,
-            "successes": counters.successes,
-            "success_rate": percent(counters.successes, counters.calls),
-            "failures": dict(counters.failures),
-            "skipped": dict(counters.skipped),
-            "retries": counters.retries,
-            "latency_ms": {f"p{p}": percentile(latencies, p) for p in (50, 95, 99)},
-        }
-        if breaker is not None:
-            view["breaker"] = {
-                "state": breaker.state,
-                "failure_count": breaker.failure_count,
-                "trips": breaker.trips,
-                "retry_in_s": breaker.retry_in_s,
-                "open_for_s": breaker.open_for_s,
-            }
-        return view
+    def _totals_locked(self) -> dict[CounterKey, int]:
+        flat: dict[CounterKey, int] = {}
+        for source, count in self._by_source.items():
+            flat["source", "", "requests", source.value] = count
+        for name, c in self._providers.items():
+            flat["provider", name, "calls", ""] = c.calls
+            flat["provider", name, "successes", ""] = c.successes
+            flat["provider", name, "retries", ""] = c.retries
+            for code, count in c.failures.items():
+                flat["provider", name, "failures", code] = count
+            for code, count in c.skipped.items():
+                flat["provider", name, "skipped", code] = count
+            for bucket, count in c.latency_buckets.items():
+                flat["provider", name, "latency_bucket", str(bucket)] = count
+        for operation, count in self._cache_errors.items():
+            flat["cache", "", "errors", operation] = count
+        flat["coalesced", "", "requests", ""] = self._coalesced
+        return {key: value for key, value in flat.items() if value}

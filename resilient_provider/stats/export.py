@@ -1,9 +1,9 @@
 """Reports for other tools: a pandas frame per provider, and Prometheus metrics.
 
-Every function here reads a *report*, the dict ``get_reliability_stats()`` returns (or one read
-from the statistics store, which adds ``ended_at``, ``alerts``, … and may hold a breaker's
-last ``state`` and ``trips`` only). Keys a report may lack (``breaker``, ``alerts``, a
-percentile that is None because nothing was timed) are left out of the output, never guessed.
+Every function here reads a :class:`~.report.ReliabilityReport`, live
+(``ResilientProvider.reliability_report()``) or read from the statistics store (whose breakers
+hold the last ``state`` and the ``trips`` only). What a report lacks (a breaker, alerts, a
+percentile that is None because nothing was timed) is left out of the output, never guessed.
 
 Prometheus metrics follow its conventions: counters end in ``_total``, latencies are in
 seconds (the report's milliseconds / 1000), a breaker's state is one 0/1 gauge per state.
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from .report import LatencyPercentiles, ProviderReport, ReliabilityReport
 
 if TYPE_CHECKING:
     import threading
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-#: The report one scrape reads: ``ResilientProvider.get_reliability_stats`` in a service.
-ReportSource = Callable[[], Mapping[str, Any]]
+#: The report one scrape reads: ``ResilientProvider.reliability_report`` in a service.
+ReportSource = Callable[[], ReliabilityReport]
 
 #: Prefix of every metric name.
 PREFIX = "resilient_provider_"
@@ -38,10 +39,14 @@ BREAKER_STATES = ("closed", "open", "half_open")
 FRAME_COLUMNS = ("calls", "successes", "success_rate", "failures", "retries", "skipped",
                  "p50_ms", "p95_ms", "p99_ms", "breaker_state", "trips")
 
-_QUANTILES = (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"))
+
+def _quantiles(latency: LatencyPercentiles) -> tuple[tuple[str, str, float | None], ...]:
+    """``(column prefix, Prometheus quantile, ms)`` of each percentile."""
+    return (("p50", "0.5", latency.p50_ms), ("p95", "0.95", latency.p95_ms),
+            ("p99", "0.99", latency.p99_ms))
 
 
-def stats_frame(report: Mapping[str, Any]) -> pd.DataFrame:
+def stats_frame(report: ReliabilityReport) -> pd.DataFrame:
     """One row per provider, indexed by provider name (index name ``provider``).
 
     Columns: :data:`FRAME_COLUMNS` (``failures`` and ``skipped`` are totals over every error
@@ -52,25 +57,23 @@ def stats_frame(report: Mapping[str, Any]) -> pd.DataFrame:
     """
     import pandas as pd  # imported here: pandas takes a second to import
 
-    providers: Mapping[str, Mapping[str, Any]] = report.get("providers") or {}
-    failure_codes = sorted({c for v in providers.values() for c in v.get("failures") or {}})
-    skip_codes = sorted({c for v in providers.values() for c in v.get("skipped") or {}})
+    providers = report.providers
+    failure_codes = sorted({c for view in providers.values() for c in view.failures})
+    skip_codes = sorted({c for view in providers.values() for c in view.skipped})
     records = []
     for view in providers.values():
-        failures: Mapping[str, int] = view.get("failures") or {}
-        skipped: Mapping[str, int] = view.get("skipped") or {}
-        latency: Mapping[str, float | None] = view.get("latency_ms") or {}
-        breaker: Mapping[str, Any] = view.get("breaker") or {}
+        breaker = view.breaker
         record: dict[str, Any] = {
-            "calls": view.get("calls", 0), "successes": view.get("successes", 0),
-            "success_rate": float(view.get("success_rate", 0.0)),
-            "failures": sum(failures.values()), "retries": view.get("retries", 0),
-            "skipped": sum(skipped.values()),
-            **{f"{p}_ms": _float_or_nan(latency.get(p)) for p, _ in _QUANTILES},
-            "breaker_state": breaker.get("state"), "trips": breaker.get("trips", 0),
+            "calls": view.calls, "successes": view.successes,
+            "success_rate": float(view.success_rate),
+            "failures": sum(view.failures.values()), "retries": view.retries,
+            "skipped": sum(view.skipped.values()),
+            **{f"{p}_ms": _float_or_nan(ms) for p, _, ms in _quantiles(view.latency)},
+            "breaker_state": breaker.state if breaker is not None else None,
+            "trips": breaker.trips if breaker is not None else 0,
         }
-        record.update({f"failures_{code}": failures.get(code, 0) for code in failure_codes})
-        record.update({f"skipped_{code}": skipped.get(code, 0) for code in skip_codes})
+        record.update({f"failures_{code}": view.failures.get(code, 0) for code in failure_codes})
+        record.update({f"skipped_{code}": view.skipped.get(code, 0) for code in skip_codes})
         records.append(record)
     columns = [*FRAME_COLUMNS, *(f"failures_{c}" for c in failure_codes),
                *(f"skipped_{c}" for c in skip_codes)]
@@ -95,57 +98,57 @@ class ReportCollector:
     def describe(self) -> list[Metric]:
         """The metric families this collector yields (without samples), for the registry's
         duplicate-name check; the report source is not called."""
-        return list(report_metrics({}))
+        return list(report_metrics(None))
 
     def collect(self) -> Iterator[Metric]:
         """The metrics of the report the source gives now."""
         return report_metrics(self._source())
 
 
-def report_metrics(report: Mapping[str, Any]) -> Iterator[Metric]:
-    """The Prometheus metric families of ``report``; every family even when it has no
-    samples."""
+def report_metrics(report: ReliabilityReport | None) -> Iterator[Metric]:
+    """The Prometheus metric families of ``report`` (without samples for None); every family
+    even when it has no samples."""
     yield from _run_metrics(report)
-    yield from _provider_metrics(report.get("providers") or {})
+    yield from _provider_metrics(report.providers if report is not None else {})
     cache_errors = CounterMetricFamily(f"{PREFIX}cache_errors", "Cache operations that failed "
                                        "and were skipped, by operation.", labels=["operation"])
-    for operation, count in sorted((report.get("cache_errors") or {}).items()):
+    for operation, count in sorted(report.cache_errors.items() if report is not None else ()):
         cache_errors.add_metric([operation], count)
     yield cache_errors
     yield CounterMetricFamily(f"{PREFIX}coalesced_requests", "Requests answered by sharing a "
                               "concurrent request's walk of the chain.",
-                              value=report.get("coalesced_requests", 0))
+                              value=report.coalesced_requests if report is not None else 0)
     alerts = GaugeMetricFamily(f"{PREFIX}alerts_active", "1 for each alert whose threshold is "
                                "passed (provider is empty for run-wide alerts).",
                                labels=["alert", "provider"])
-    for alert in report.get("alerts") or ():
-        alerts.add_metric([str(alert.get("name", "")), alert.get("provider") or ""], 1)
+    for alert in report.alerts if report is not None else ():
+        alerts.add_metric([alert.name, alert.provider or ""], 1)
     yield alerts
 
 
-def _run_metrics(report: Mapping[str, Any]) -> Iterator[Metric]:
-    started = report.get("started_at")
+def _run_metrics(report: ReliabilityReport | None) -> Iterator[Metric]:
     start = GaugeMetricFamily(f"{PREFIX}run_start_time_seconds",
                               "When the run (the first of the runs summed) started, epoch "
                               "seconds.")
-    if started:
-        start.add_metric([], datetime.fromisoformat(str(started)).timestamp())
+    if report is not None and report.started_at is not None:
+        start.add_metric([], report.started_at.timestamp())
     yield start
     info = GaugeMetricFamily(f"{PREFIX}run_info", "1, labelled with the run's id (or how many "
                              "runs were summed) and configuration fingerprint.",
                              labels=["run_id", "config_fingerprint"])
-    if "run_id" in report:
-        info.add_metric([str(report["run_id"]), str(report.get("config_fingerprint") or "")], 1)
+    if report is not None:
+        fingerprint = report.stored.config_fingerprint if report.stored is not None else ""
+        info.add_metric([report.run_id, fingerprint], 1)
     yield info
     requests = CounterMetricFamily(f"{PREFIX}requests", "Symbol requests by the source that "
                                    "answered them (primary, fallback, cache_fresh, cache_stale, "
                                    "error).", labels=["source"])
-    for source, count in (report.get("counts") or {}).items():
-        requests.add_metric([source], count)
+    for source, count in report.sources.items() if report is not None else ():
+        requests.add_metric([source.value], count)
     yield requests
 
 
-def _provider_metrics(providers: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+def _provider_metrics(providers: Mapping[str, ProviderReport]) -> Iterator[Metric]:
     def counter(name: str, doc: str, *labels: str) -> CounterMetricFamily:
         return CounterMetricFamily(f"{PREFIX}{name}", doc, labels=["provider", *labels])
 
@@ -165,30 +168,29 @@ def _provider_metrics(providers: Mapping[str, Mapping[str, Any]]) -> Iterator[Me
     state = gauge("breaker_state",
                   "1 for a breaker's current (or last seen) state, 0 for the others.", "state")
     for name, view in providers.items():
-        calls.add_metric([name], view.get("calls", 0))
-        successes.add_metric([name], view.get("successes", 0))
-        for code, count in sorted((view.get("failures") or {}).items()):
+        calls.add_metric([name], view.calls)
+        successes.add_metric([name], view.successes)
+        for code, count in sorted(view.failures.items()):
             failures.add_metric([name, code], count)
-        retries.add_metric([name], view.get("retries", 0))
-        for code, count in sorted((view.get("skipped") or {}).items()):
+        retries.add_metric([name], view.retries)
+        for code, count in sorted(view.skipped.items()):
             skips.add_metric([name, code], count)
-        for key, quantile in _QUANTILES:
-            value = (view.get("latency_ms") or {}).get(key)
-            if value is not None:
-                latency.add_metric([name, quantile], value / 1000)
-        breaker = view.get("breaker")
+        for _, quantile, ms in _quantiles(view.latency):
+            if ms is not None:
+                latency.add_metric([name, quantile], ms / 1000)
+        breaker = view.breaker
         if breaker is not None:
-            trips.add_metric([name], breaker.get("trips", 0))
-            if breaker.get("state") is not None:
+            trips.add_metric([name], breaker.trips)
+            if breaker.state is not None:
                 for known in BREAKER_STATES:
-                    state.add_metric([name, known], 1 if breaker["state"] == known else 0)
+                    state.add_metric([name, known], 1 if breaker.state == known else 0)
     yield from (calls, successes, failures, retries, skips, latency, trips, state)
 
 
 def prometheus_registry(report_source: ReportSource) -> CollectorRegistry:
     """A registry whose one collector reads ``report_source()`` on every scrape.
 
-    For long-running services: pass ``provider.get_reliability_stats`` and expose the registry
+    For long-running services: pass ``provider.reliability_report`` and expose the registry
     with prometheus_client's own servers or :func:`serve_prometheus`.
     """
     registry = CollectorRegistry(auto_describe=False)
@@ -196,7 +198,7 @@ def prometheus_registry(report_source: ReportSource) -> CollectorRegistry:
     return registry
 
 
-def prometheus_text(report: Mapping[str, Any]) -> str:
+def prometheus_text(report: ReliabilityReport) -> str:
     """``report`` in Prometheus' text exposition format."""
     return generate_latest(prometheus_registry(lambda: report)).decode("utf-8")
 

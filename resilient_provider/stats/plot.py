@@ -12,20 +12,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..result import DataSource
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from .report import ReliabilityReport
 
 #: How to install what :func:`plot_runs` needs.
 PLOT_INSTALL = "pip install 'resilient-provider[plot]'"
 
 #: The sources of the stacked bars, bottom to top, with their colours.
-SOURCE_COLOURS = (("primary", "#2e7d32"), ("fallback", "#f9a825"), ("cache_fresh", "#1e88e5"),
-                  ("cache_stale", "#8e24aa"), ("error", "#c62828"))
+SOURCE_COLOURS = ((DataSource.PRIMARY, "#2e7d32"), (DataSource.FALLBACK, "#f9a825"),
+                  (DataSource.CACHE_FRESH, "#1e88e5"), (DataSource.CACHE_STALE, "#8e24aa"),
+                  (DataSource.ERROR, "#c62828"))
 
 _MAX_LABELLED_BARS = 24
 
 
-def plot_runs(reports: Sequence[Mapping[str, Any]], timeline: Sequence[Mapping[str, Any]],
+def plot_runs(reports: Sequence[ReliabilityReport], timeline: Sequence[Mapping[str, Any]],
               path: str | Path) -> Path:
     """Draw ``reports`` (one per run, oldest first) and ``timeline`` into the PNG ``path``.
 
@@ -55,7 +60,7 @@ def plot_runs(reports: Sequence[Mapping[str, Any]], timeline: Sequence[Mapping[s
     return target
 
 
-def _draw_source_mix(ax: Axes, reports: Sequence[Mapping[str, Any]]) -> None:
+def _draw_source_mix(ax: Axes, reports: Sequence[ReliabilityReport]) -> None:
     ax.set_title("Where answers came from, per run", loc="left", fontsize=10)
     ax.set_ylabel("% of requests")
     if not reports:
@@ -65,7 +70,7 @@ def _draw_source_mix(ax: Axes, reports: Sequence[Mapping[str, Any]]) -> None:
     bottoms = [0.0] * len(reports)
     for source, colour in SOURCE_COLOURS:
         shares = [_share(report, source) for report in reports]
-        ax.bar(positions, shares, bottom=bottoms, color=colour, label=source, width=0.7)
+        ax.bar(positions, shares, bottom=bottoms, color=colour, label=source.value, width=0.7)
         bottoms = [b + s for b, s in zip(bottoms, shares, strict=True)]
     ax.set_ylim(0, 100)
     margin = max(0.0, (6 - len(reports)) / 2)  # a run or two: bars of the usual width
@@ -77,20 +82,19 @@ def _draw_source_mix(ax: Axes, reports: Sequence[Mapping[str, Any]]) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def _share(report: Mapping[str, Any], source: str) -> float:
-    total = report.get("total_requests") or 0
-    count = (report.get("counts") or {}).get(source, 0)
-    return 100.0 * count / total if total else 0.0
+def _share(report: ReliabilityReport, source: DataSource) -> float:
+    total = report.sources.total_requests
+    return 100.0 * report.sources.count(source) / total if total else 0.0
 
 
-def _bar_label(report: Mapping[str, Any]) -> str:
-    started = _parse_iso(report.get("started_at"))
+def _bar_label(report: ReliabilityReport) -> str:
+    started = report.started_at
     when = started.strftime("%m-%d %H:%M") if started else "?"
-    return f"{when}\n{str(report.get('run_id', ''))[:8]}\nn={report.get('total_requests', 0)}"
+    return f"{when}\n{report.run_id[:8]}\nn={report.sources.total_requests}"
 
 
 def _draw_latency(ax: Axes, timeline: Sequence[Mapping[str, Any]],
-                  reports: Sequence[Mapping[str, Any]]) -> None:
+                  reports: Sequence[ReliabilityReport]) -> None:
     ax.set_title("Provider latency per flush interval: p50 solid, p95 dashed (hollow), "
                  "x = failures (larger: a larger share of calls)", loc="left", fontsize=10)
     ax.set_ylabel("latency (ms)")
@@ -128,7 +132,7 @@ def _draw_latency(ax: Axes, timeline: Sequence[Mapping[str, Any]],
                    s=[15 + 185 * _failure_share(p) for p in failed])
     if len(reports) <= _MAX_LABELLED_BARS:
         for report in reports:
-            started = _parse_iso(report.get("started_at"))
+            started = report.started_at
             if started is not None:
                 ax.axvline(when(started.timestamp()), color="grey", linestyle=":",
                            linewidth=0.8)
@@ -148,23 +152,19 @@ def _failure_share(row: Mapping[str, Any]) -> float:
     return min(1.0, (row.get("failures") or 0) / calls) if calls else 1.0
 
 
-def _title(reports: Sequence[Mapping[str, Any]]) -> str:
+def _title(reports: Sequence[ReliabilityReport]) -> str:
     if not reports:
         return "resilient-provider statistics"
-    first = _parse_iso(reports[0].get("started_at"))
+    first = reports[0].started_at
     span = f" from {first:%Y-%m-%d %H:%M} UTC" if first else ""
     runs = "1 run" if len(reports) == 1 else f"{len(reports)} runs"
-    total = sum(int(r.get("total_requests") or 0) for r in reports)
+    total = sum(r.sources.total_requests for r in reports)
     return f"resilient-provider statistics: {runs}{span}, {total:,} requests"
 
 
 def _say(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_xticks([])
-
-
-def _parse_iso(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def _nan(value: float | None) -> float:

@@ -18,13 +18,15 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..config import Settings
 from ..logs import get_logger, run_scope
 from .alerts import Alert, AlertMonitor
-from .counters import BreakerView, CounterKey, ReliabilityStats
+from .builder import CounterKey
+from .counters import BreakerView, ReliabilityStats
 from .histogram import percentile_of_buckets
+from .report import ReliabilityReport
 from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreError
 
 log = get_logger(__name__)
@@ -76,15 +78,14 @@ class RunRecorder:
         self._thread.start()
         _register(self)
 
-    def report(self) -> dict[str, Any]:
-        """The live report (``get_reliability_stats()``), with the ``alerts`` that hold now."""
+    def report(self) -> ReliabilityReport:
+        """The live report (``reliability_report()``), with the ``alerts`` that hold now."""
         breakers = self._breakers()
         report = self.stats.snapshot(breakers)
         alerts = self.alerts.check(report, breakers)
         with self._lock:
             self._last_alerts = alerts
-        report["alerts"] = [alert.as_dict() for alert in alerts]
-        return report
+        return report.with_alerts(alerts)
 
     def flush(self) -> bool:
         """Write what was counted since the last flush; False when there is no store or the

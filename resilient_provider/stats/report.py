@@ -1,83 +1,284 @@
-"""Reports from stored counters: the shape of ``get_reliability_stats()``, for one run or many.
+"""The reliability report: what one run (or several, summed) counted, as frozen, typed values.
 
-The store keeps flat counters (:data:`~.counters.CounterKey` to a sum) and latency histograms;
-:func:`build_report` turns them back into the nested report the in-process statistics give, so
-every reader (the ``stats`` command, exports, plots) handles one shape. Stored reports add
-``runs``, ``run_ids``, ``ended_at`` (None while a run is going or was killed),
-``config_fingerprint`` and ``alerts``; their percentiles are bucket bounds (see
-:mod:`.histogram`) and their ``breaker`` holds the last state seen and the trips.
+A :class:`ReliabilityReport` is read live (``ResilientProvider.reliability_report()``) or from
+the statistics store (:meth:`~.store.StatsStore.report`); both are made by the one builder,
+:func:`~.builder.build_report`. Every reader in the library (alerts, exports, plots, the
+``stats`` command) reads its attributes. :meth:`ReliabilityReport.to_dict` is the output
+format: the JSON-ready dict ``get_reliability_stats()`` and ``stats --json`` give, key for key
+as it has always been. A stored report (:attr:`ReliabilityReport.stored` set) adds ``runs``,
+``run_ids``, ``ended_at`` and ``config_fingerprint``, lists a provider's ``success_rate`` after
+its counts, a breaker as its ``state`` and ``trips`` only, and an alert's ``provider`` second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from ..result import iso_utc
-from .counters import CounterKey, percent, source_rates
+from ..result import DataSource
 from .histogram import percentile_of_buckets
 
+#: The dict form of a report (or of a part of one): an output format only.
+JsonDict = dict[str, Any]
 
-def build_report(runs: Sequence[Mapping[str, Any]], totals: Mapping[CounterKey, int],
-                 breaker_states: Mapping[str, str],
-                 alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """A report (the shape of ``get_reliability_stats()``) from stored counters."""
-    by_source = {label: v for (scope, _, _, label), v in totals.items() if scope == "source"}
-    providers: dict[str, dict[str, Any]] = {}
-    for (scope, name, metric, label), value in totals.items():
-        if scope != "provider":
-            continue
-        view = providers.setdefault(name, _empty_view())
-        if metric in ("failures", "skipped"):
-            view[metric][label] = value
-        elif metric == "latency_bucket":
-            view["buckets"][int(label)] = value
+
+def percent(part: int, whole: int) -> float:
+    """``part`` as a percentage of ``whole``, to 2 decimals (0 when ``whole`` is 0)."""
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile of already sorted values (None when there are none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil without floats drifting
+    return sorted_values[int(rank) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCounts:
+    """Symbol requests by the source that answered them; the rates are percentages of all."""
+
+    primary: int = 0
+    fallback: int = 0
+    cache_fresh: int = 0
+    cache_stale: int = 0
+    error: int = 0
+
+    @classmethod
+    def of(cls, by_source: Mapping[str, int]) -> SourceCounts:
+        """The counts of ``by_source`` (request counts by source name, ``"primary"``, …)."""
+        return cls(**{s.value: by_source.get(s.value, 0) for s in DataSource})
+
+    def count(self, source: DataSource) -> int:
+        """The requests ``source`` answered."""
+        return dict(self.items())[source]
+
+    def items(self) -> Iterator[tuple[DataSource, int]]:
+        """``(source, requests)`` for every source, in :class:`DataSource` order."""
+        yield DataSource.PRIMARY, self.primary
+        yield DataSource.FALLBACK, self.fallback
+        yield DataSource.CACHE_FRESH, self.cache_fresh
+        yield DataSource.CACHE_STALE, self.cache_stale
+        yield DataSource.ERROR, self.error
+
+    @property
+    def total_requests(self) -> int:
+        """Requests answered, from any source."""
+        return self.primary + self.fallback + self.cache_fresh + self.cache_stale + self.error
+
+    @property
+    def primary_success_rate(self) -> float:
+        """Percent of requests the primary provider answered."""
+        return percent(self.primary, self.total_requests)
+
+    @property
+    def fallback_usage_rate(self) -> float:
+        """Percent of requests a fallback provider answered."""
+        return percent(self.fallback, self.total_requests)
+
+    @property
+    def fresh_cache_usage_rate(self) -> float:
+        """Percent of requests answered from the fresh cache."""
+        return percent(self.cache_fresh, self.total_requests)
+
+    @property
+    def stale_cache_usage_rate(self) -> float:
+        """Percent of requests answered from the stale cache."""
+        return percent(self.cache_stale, self.total_requests)
+
+    @property
+    def total_success_rate(self) -> float:
+        """Percent of requests answered with live data (primary or fallback)."""
+        return percent(self.primary + self.fallback, self.total_requests)
+
+    @property
+    def error_rate(self) -> float:
+        """Percent of requests answered with an error."""
+        return percent(self.error, self.total_requests)
+
+    @property
+    def uptime_estimate(self) -> float:
+        """Percent of requests answered with any data (live or cached)."""
+        return percent(self.total_requests - self.error, self.total_requests)
+
+    def to_dict(self) -> JsonDict:
+        """``total_requests``, ``counts`` by source and the rates, as a report lists them."""
+        return {
+            "total_requests": self.total_requests,
+            "counts": {source.value: count for source, count in self.items()},
+            "primary_success_rate": self.primary_success_rate,
+            "fallback_usage_rate": self.fallback_usage_rate,
+            "fresh_cache_usage_rate": self.fresh_cache_usage_rate,
+            "stale_cache_usage_rate": self.stale_cache_usage_rate,
+            "total_success_rate": self.total_success_rate,
+            "error_rate": self.error_rate,
+            "uptime_estimate": self.uptime_estimate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyPercentiles:
+    """A provider's call latency percentiles in ms; None when nothing was timed.
+
+    Live reports give them exactly (nearest rank of the recent samples); stored ones as the
+    upper bound of the histogram bucket they fall in (see :mod:`.histogram`).
+    """
+
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+    @classmethod
+    def of_samples(cls, latencies_ms: Iterable[float]) -> LatencyPercentiles:
+        """The exact percentiles of ``latencies_ms``."""
+        ordered = sorted(latencies_ms)
+        return cls(*(percentile(ordered, p) for p in (50, 95, 99)))
+
+    @classmethod
+    def of_buckets(cls, counts: Mapping[int, int]) -> LatencyPercentiles:
+        """The percentiles of a histogram (bucket index to count)."""
+        return cls(*(percentile_of_buckets(counts, p) for p in (50, 95, 99)))
+
+    def to_dict(self) -> JsonDict:
+        """``{"p50": …, "p95": …, "p99": …}``."""
+        return {"p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms}
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerReport:
+    """A provider's circuit breaker: its state and trips; a live report adds the rest.
+
+    ``state`` is None in a report of several runs summed (they have no one state) or when the
+    store never saw the breaker. ``failure_count``, ``retry_in_s`` and ``open_for_s`` (how long
+    it has not been closed) are live figures: the store keeps the last state and the trips only.
+    """
+
+    state: str | None
+    trips: int = 0
+    failure_count: int | None = None
+    retry_in_s: float | None = None
+    open_for_s: float | None = None
+
+    def to_dict(self, *, stored: bool = False) -> JsonDict:
+        """The breaker's entry in a report (``state`` and ``trips`` only when ``stored``)."""
+        if stored:
+            return {"state": self.state, "trips": self.trips}
+        return {"state": self.state, "failure_count": self.failure_count, "trips": self.trips,
+                "retry_in_s": self.retry_in_s, "open_for_s": self.open_for_s}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReport:
+    """How one provider fared: symbol look-ups (``calls``), ``failures`` and ``skipped`` by
+    error code, retries, latency and its breaker (None for a provider without one)."""
+
+    calls: int = 0
+    successes: int = 0
+    failures: Mapping[str, int] = field(default_factory=dict)
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    retries: int = 0
+    latency: LatencyPercentiles = LatencyPercentiles()
+    breaker: BreakerReport | None = None
+
+    @property
+    def success_rate(self) -> float:
+        """Percent of look-ups answered with data."""
+        return percent(self.successes, self.calls)
+
+    def to_dict(self, *, stored: bool = False) -> JsonDict:
+        """The provider's entry under ``providers`` (a stored report lists ``success_rate``
+        after the counts; a live one leaves ``breaker`` out when there is none)."""
+        counts = {"failures": dict(self.failures), "skipped": dict(self.skipped),
+                  "retries": self.retries}
+        view: JsonDict = {"calls": self.calls, "successes": self.successes}
+        if stored:
+            view |= {**counts, "success_rate": self.success_rate}
         else:
-            view[metric] = value
-    for name in breaker_states:
-        providers.setdefault(name, _empty_view())
-    shown: dict[str, dict[str, Any]] = {}
-    order = _chain_order(runs)
-    for name, view in sorted(providers.items(),
-                             key=lambda item: (order.get(item[0], len(order)), item[0])):
-        buckets = view.pop("buckets")
-        trips = view.pop("trips")
-        view["success_rate"] = percent(view["successes"], view["calls"])
-        view["latency_ms"] = {f"p{p}": percentile_of_buckets(buckets, p) for p in (50, 95, 99)}
-        view["breaker"] = {"state": breaker_states.get(name), "trips": trips}
-        shown[name] = view
-    started = min((r["started_at"] for r in runs), default=None)
-    ended = [r["ended_at"] for r in runs]
-    single = runs[0] if len(runs) == 1 else None
-    return {
-        "run_id": single["run_id"] if single else f"{len(runs)} runs",
-        "runs": len(runs),
-        "run_ids": sorted(r["run_id"] for r in runs),
-        "started_at": iso_utc(started) if started is not None else None,
-        "ended_at": (iso_utc(max(ended)) if ended and all(e is not None for e in ended)
-                     else None),
-        "config_fingerprint": (single["config_fingerprint"] if single else
-                               ",".join(sorted({r["config_fingerprint"] for r in runs}))),
-        **source_rates(by_source),
-        "providers": shown,
-        "cache_errors": {label: v for (scope, _, _, label), v in totals.items()
-                         if scope == "cache"},
-        "coalesced_requests": totals.get(("coalesced", "", "requests", ""), 0),
-        "alerts": list(alerts),
-    }
+            view |= {"success_rate": self.success_rate, **counts}
+        view["latency_ms"] = self.latency.to_dict()
+        if self.breaker is not None:
+            view["breaker"] = self.breaker.to_dict(stored=stored)
+        return view
 
 
-def _empty_view() -> dict[str, Any]:
-    """A provider's counters before any is read (``buckets`` and ``trips`` are reshaped)."""
-    return {"calls": 0, "successes": 0, "failures": {}, "skipped": {}, "retries": 0,
-            "buckets": {}, "trips": 0}
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One condition that holds: what, about which provider, the figure and the threshold."""
+
+    name: str
+    message: str
+    value: float
+    threshold: float
+    provider: str | None = None
+
+    def to_dict(self, *, stored: bool = False) -> JsonDict:
+        """The JSON-ready form listed under ``alerts`` in a report."""
+        if stored:
+            return {"name": self.name, "provider": self.provider, "message": self.message,
+                    "value": self.value, "threshold": self.threshold}
+        return {"name": self.name, "message": self.message, "value": self.value,
+                "threshold": self.threshold, "provider": self.provider}
 
 
-def _chain_order(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Each provider's place: the chain order of the runs, primary first, oldest run first."""
-    order: dict[str, int] = {}
-    for run in sorted(runs, key=lambda r: r["started_at"]):
-        for name in str(run.get("providers") or "").split(","):
-            if name:
-                order.setdefault(name, len(order))
-    return order
+@dataclass(frozen=True, slots=True)
+class StoredRuns:
+    """What a report read from the statistics store adds: the runs it sums, and when they
+    ended and with which configuration."""
+
+    run_ids: tuple[str, ...] = ()
+    ended_at: datetime | None = None  # None while any of the runs is going (or was killed)
+    config_fingerprint: str = ""  # several runs: their distinct fingerprints, comma-joined
+
+    @property
+    def runs(self) -> int:
+        """How many runs were summed."""
+        return len(self.run_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityReport:
+    """The reliability statistics of a run (live) or of stored runs (one, or several summed).
+
+    ``run_id`` is the run's id (``"N runs"`` for several summed); ``started_at`` its start (the
+    first run's), UTC, to the millisecond; ``stored`` is None for a live report.
+    """
+
+    run_id: str
+    started_at: datetime | None = None
+    sources: SourceCounts = SourceCounts()
+    providers: Mapping[str, ProviderReport] = field(default_factory=dict)
+    cache_errors: Mapping[str, int] = field(default_factory=dict)
+    coalesced_requests: int = 0
+    alerts: tuple[Alert, ...] = ()
+    stored: StoredRuns | None = None
+
+    def with_alerts(self, alerts: Iterable[Alert]) -> ReliabilityReport:
+        """This report listing ``alerts``."""
+        return replace(self, alerts=tuple(alerts))
+
+    def to_dict(self) -> JsonDict:
+        """The JSON-ready dict of ``get_reliability_stats()`` (or, stored, ``stats --json``)."""
+        stored = self.stored is not None
+        head: JsonDict = {"run_id": self.run_id}
+        if self.stored is not None:
+            head |= {"runs": self.stored.runs, "run_ids": list(self.stored.run_ids),
+                     "started_at": _iso(self.started_at), "ended_at": _iso(self.stored.ended_at),
+                     "config_fingerprint": self.stored.config_fingerprint}
+        else:
+            head["started_at"] = _iso(self.started_at)
+        return {
+            **head,
+            **self.sources.to_dict(),
+            "providers": {name: view.to_dict(stored=stored)
+                          for name, view in self.providers.items()},
+            "cache_errors": dict(self.cache_errors),
+            "coalesced_requests": self.coalesced_requests,
+            "alerts": [alert.to_dict(stored=stored) for alert in self.alerts],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment is not None else None

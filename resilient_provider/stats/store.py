@@ -8,8 +8,9 @@ delta next time, and any number of processes can write at once: SQLite's write l
 with a busy timeout) makes each flush atomic, and an increment is never lost to another
 writer. A killed process loses only what it counted since its last flush.
 
-Reads turn counters back into *reports*, the dict shape of ``get_reliability_stats()``, for
-one run or the sum of several (latency percentiles come from the summed histograms).
+Reads turn counters back into *reports* (:class:`~.report.ReliabilityReport`, made by the same
+builder as the live one: see :mod:`.builder`), for one run or the sum of several (latency
+percentiles come from the summed histograms).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .counters import CounterKey
-from .report import build_report
+from .builder import CounterKey, StoredRun, stored_report
+from .report import Alert, ReliabilityReport
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -207,7 +208,7 @@ class StatsStore:
         """Whether a run with this id is stored."""
         return bool(self._read("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
 
-    def report(self, run_ids: Sequence[str]) -> dict[str, Any]:
+    def report(self, run_ids: Sequence[str]) -> ReliabilityReport:
         """One report for ``run_ids``: one run's, or the sum of several runs' counters."""
         ids = list(dict.fromkeys(run_ids))
         runs = self._runs(ids)
@@ -219,17 +220,16 @@ class StatsStore:
         states = dict(self._in_runs(
             "SELECT provider, state FROM breaker_states WHERE run_id IN ({marks}) ORDER BY at",
             ids)) if len(ids) == 1 else {}
-        alerts = [{"name": name, "provider": provider or None, "message": message,
-                   "value": value, "threshold": threshold}
+        alerts = [Alert(name, message, value, threshold, provider or None)
                   for name, provider, message, value, threshold in self._in_runs(
                       "SELECT name, provider, message, value, threshold FROM alerts "
                       "WHERE run_id IN ({marks}) ORDER BY at", ids)]
-        return build_report(runs, totals, states, alerts)
+        return stored_report(runs, totals, states, alerts)
 
-    def reports(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+    def reports(self, run_ids: Sequence[str]) -> list[ReliabilityReport]:
         """One report per run of ``run_ids``, oldest first."""
-        ordered = sorted(self._runs(list(run_ids)), key=lambda r: r["started_at"])
-        return [self.report([run["run_id"]]) for run in ordered]
+        ordered = sorted(self._runs(list(run_ids)), key=lambda run: run.started_at)
+        return [self.report([run.run_id]) for run in ordered]
 
     def timeline(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Per flush interval and provider: ``{"at", "run_id", "provider", "calls",
@@ -263,12 +263,12 @@ class StatsStore:
             rows += self._read(query.format(marks=",".join("?" * len(part))), part)
         return rows
 
-    def _runs(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
-        columns = ("run_id", "started_at", "ended_at", "last_flush_at", "config_fingerprint",
-                   "pid", "host", "providers")
-        rows = self._in_runs(f"SELECT {', '.join(columns)} FROM runs WHERE run_id IN ({{marks}})",
-                             run_ids)
-        return [dict(zip(columns, row, strict=True)) for row in rows]
+    def _runs(self, run_ids: Sequence[str]) -> list[StoredRun]:
+        rows = self._in_runs("SELECT run_id, started_at, ended_at, config_fingerprint, providers "
+                             "FROM runs WHERE run_id IN ({marks})", run_ids)
+        return [StoredRun(run_id, started_at, ended_at, fingerprint,
+                          tuple(name for name in (providers or "").split(",") if name))
+                for run_id, started_at, ended_at, fingerprint, providers in rows]
 
 
 class _Transaction:

@@ -29,7 +29,7 @@ def read_line(child: subprocess.Popen[str]) -> str:
 def stored_requests(path: Path, run_id: str) -> int:
     store = StatsStore(path, create=False)
     try:
-        return int(store.report([run_id])["total_requests"])
+        return int(store.report([run_id]).to_dict()["total_requests"])
     finally:
         store.close()
 
@@ -51,7 +51,7 @@ def test_counts_flushed_before_a_kill_9_survive_it(tmp_path: Path) -> None:
         if child.poll() is None:
             child.kill()
     store = StatsStore(path, create=False)
-    report = store.report([run_id])
+    report = store.report([run_id]).to_dict()
     store.close()
     assert report["total_requests"] == 120 and report["counts"]["primary"] == 120
     assert report["providers"]["scripted"]["calls"] == 120
@@ -70,8 +70,8 @@ def test_two_processes_writing_one_store_lose_no_count(tmp_path: Path) -> None:
         assert child.wait(30) == 0
     store = StatsStore(path, create=False)
     assert sorted(store.run_ids()) == sorted(run_ids)
-    assert [store.report([r])["total_requests"] for r in run_ids] == [400, 400]
-    both = store.report(run_ids)
+    assert [store.report([r]).to_dict()["total_requests"] for r in run_ids] == [400, 400]
+    both = store.report(run_ids).to_dict()
     store.close()
     assert both["total_requests"] == 800 and both["providers"]["scripted"]["calls"] == 800
     assert both["ended_at"] is not None
@@ -84,6 +84,6 @@ def test_a_process_that_exits_without_closing_flushes_at_exit(tmp_path: Path) ->
     assert read_line(child) == "done"
     assert child.wait(30) == 0
     store = StatsStore(path, create=False)
-    report = store.report([run_id])
+    report = store.report([run_id]).to_dict()
     store.close()
     assert report["total_requests"] == 30 and report["ended_at"] is not None

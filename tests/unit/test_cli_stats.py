@@ -80,7 +80,7 @@ def stats(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 def stored(path: Path, run_ids: list[str]) -> dict[str, Any]:
     store = StatsStore(path, create=False)
     try:
-        return store.report(run_ids)
+        return store.report(run_ids).to_dict()
     finally:
         store.close()
 

@@ -105,9 +105,9 @@ def test_concurrent_requests_from_16_threads_are_all_counted(make_facade: MakeFa
 def test_snapshot_lists_providers_that_were_never_called() -> None:
     stats = ReliabilityStats(clock=FakeClock())
     stats.record_request(DataSource.ERROR)
-    assert stats.snapshot({})["providers"] == {}
+    assert stats.snapshot({}).to_dict()["providers"] == {}
     stats.record_call("x", latency_ms=5.0, successes=1, failures={})
-    assert stats.snapshot({})["providers"]["x"]["latency_ms"] == {"p50": 5.0, "p95": 5.0, "p99": 5.0}
+    assert stats.snapshot({}).to_dict()["providers"]["x"]["latency_ms"] == {"p50": 5.0, "p95": 5.0, "p99": 5.0}
 
 
 @pytest.mark.parametrize(("pct", "expected"), [(50, 50.0), (95, 95.0), (99, 99.0), (100, 100.0)])
@@ -119,4 +119,4 @@ def test_latency_samples_are_bounded() -> None:
     stats = ReliabilityStats(clock=FakeClock(), latency_window=10)
     for value in range(100):
         stats.record_call("x", latency_ms=float(value), successes=1, failures={})
-    assert stats.snapshot({})["providers"]["x"]["latency_ms"]["p50"] == 94.0
+    assert stats.snapshot({}).to_dict()["providers"]["x"]["latency_ms"]["p50"] == 94.0

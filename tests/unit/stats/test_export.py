@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from resilient_provider.errors import ProviderUnavailableError
 from resilient_provider.result import DataSource
-from resilient_provider.stats import ReliabilityStats
+from resilient_provider.stats import ReliabilityReport, ReliabilityStats
 from resilient_provider.stats.alerts import Alert
 from resilient_provider.stats.export import (
     FRAME_COLUMNS,
@@ -22,6 +22,12 @@ from resilient_provider.stats.export import (
     prometheus_text,
     serve_prometheus,
     stats_frame,
+)
+from resilient_provider.stats.report import (
+    BreakerReport,
+    LatencyPercentiles,
+    ProviderReport,
+    SourceCounts,
 )
 from resilient_provider.strategy.breaker import BreakerSnapshot
 from resilient_provider.testing import FakeClock, ScriptedProvider
@@ -31,7 +37,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture
-def report(clock: FakeClock) -> dict[str, Any]:
+def report(clock: FakeClock) -> ReliabilityReport:
     """A live report with every kind of figure: two providers, failures, skips, alerts."""
     stats = ReliabilityStats(clock=clock)
     stats.record_request(DataSource.PRIMARY, 6)
@@ -49,10 +55,9 @@ def report(clock: FakeClock) -> dict[str, Any]:
     stats.record_coalesced([DataSource.PRIMARY])
     breakers = {"yf": BreakerSnapshot("open", 0, 2, 25.0, 5.0),
                 "yq": BreakerSnapshot("closed", 0, 0, None)}
-    snapshot = stats.snapshot(breakers)
-    snapshot["alerts"] = [Alert("fallback_usage", "fallback answered 18%", 18.2, 10.0).as_dict(),
-                          Alert("breaker_open", "yf: open", 400.0, 300.0, provider="yf").as_dict()]
-    return snapshot
+    return stats.snapshot(breakers).with_alerts([
+        Alert("fallback_usage", "fallback answered 18%", 18.2, 10.0),
+        Alert("breaker_open", "yf: open", 400.0, 300.0, provider="yf")])
 
 
 def parsed(text: str) -> Samples:
@@ -60,19 +65,20 @@ def parsed(text: str) -> Samples:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def test_frame_has_a_row_per_provider_with_counts_latency_and_breaker(report: dict[str, Any]) -> None:
+def test_frame_has_a_row_per_provider_with_counts_latency_and_breaker(report: ReliabilityReport) -> None:
     frame = stats_frame(report)
+    shown = report.to_dict()
     assert list(frame.index) == ["yf", "yq"] and frame.index.name == "provider"
     assert list(frame.columns[:len(FRAME_COLUMNS)]) == list(FRAME_COLUMNS)
     yf = frame.loc["yf"]
     assert (yf["calls"], yf["successes"], yf["failures"], yf["retries"], yf["skipped"]) == (14, 8, 6, 2, 3)
-    assert yf["success_rate"] == report["providers"]["yf"]["success_rate"] == 57.14
+    assert yf["success_rate"] == shown["providers"]["yf"]["success_rate"] == 57.14
     assert (yf["p50_ms"], yf["p95_ms"], yf["p99_ms"]) == (300.0, 900.0, 900.0)
     assert (yf["breaker_state"], yf["trips"]) == ("open", 2)
     assert frame.loc["yq", "breaker_state"] == "closed" and frame.loc["yq", "success_rate"] == 100.0
 
 
-def test_frame_has_a_column_per_error_code_zero_where_a_provider_had_none(report: dict[str, Any]) -> None:
+def test_frame_has_a_column_per_error_code_zero_where_a_provider_had_none(report: ReliabilityReport) -> None:
     frame = stats_frame(report)
     assert list(frame.columns[len(FRAME_COLUMNS):]) == [
         "failures_rate_limited", "failures_timeout", "skipped_circuit_open"]
@@ -82,11 +88,11 @@ def test_frame_has_a_column_per_error_code_zero_where_a_provider_had_none(report
 
 
 def test_frame_of_a_stored_report_tolerates_a_partial_breaker_and_no_latency() -> None:
-    stored = {"providers": {"yf": {"calls": 2, "successes": 2, "success_rate": 100.0, "failures": {},
-                                   "skipped": {}, "retries": 0,
-                                   "latency_ms": {"p50": None, "p95": None, "p99": None},
-                                   "breaker": {"state": None, "trips": 1}},
-                            "yq": {"calls": 0, "successes": 0}}}
+    stored = ReliabilityReport("2 runs", providers={
+        "yf": ProviderReport(calls=2, successes=2, failures={}, skipped={}, retries=0,
+                             latency=LatencyPercentiles(None, None, None),
+                             breaker=BreakerReport(state=None, trips=1)),
+        "yq": ProviderReport(calls=0, successes=0)})
     frame = stats_frame(stored)
     assert math.isnan(frame.loc["yf", "p50_ms"]) and frame.loc["yf", "trips"] == 1
     assert frame.loc["yf", "breaker_state"] is None
@@ -94,17 +100,18 @@ def test_frame_of_a_stored_report_tolerates_a_partial_breaker_and_no_latency() -
 
 
 def test_frame_of_a_report_without_providers_is_empty_with_the_columns() -> None:
-    frame = stats_frame({"total_requests": 0})
+    frame = stats_frame(ReliabilityReport("r1", sources=SourceCounts()))
     assert frame.empty and list(frame.columns) == list(FRAME_COLUMNS)
 
 
-def test_prometheus_text_parses_back_to_the_report_figures(report: dict[str, Any]) -> None:
+def test_prometheus_text_parses_back_to_the_report_figures(report: ReliabilityReport) -> None:
     got = parsed(prometheus_text(report))
+    shown = report.to_dict()
     p = "resilient_provider_"
-    for source, count in report["counts"].items():
+    for source, count in shown["counts"].items():
         assert got[f"{p}requests_total", (("source", source),)] == count
     assert got[f"{p}requests_total", (("source", "primary"),)] == 7  # 6 + 1 coalesced
-    yf = report["providers"]["yf"]
+    yf = shown["providers"]["yf"]
     assert got[f"{p}provider_calls_total", (("provider", "yf"),)] == yf["calls"] == 14
     assert got[f"{p}provider_successes_total", (("provider", "yf"),)] == yf["successes"]
     assert got[f"{p}provider_retries_total", (("provider", "yf"),)] == yf["retries"]
@@ -122,14 +129,15 @@ def test_prometheus_text_parses_back_to_the_report_figures(report: dict[str, Any
     assert got[f"{p}coalesced_requests_total", ()] == 1
     assert got[f"{p}alerts_active", (("alert", "fallback_usage"), ("provider", ""))] == 1
     assert got[f"{p}alerts_active", (("alert", "breaker_open"), ("provider", "yf"))] == 1
-    assert got[f"{p}run_start_time_seconds", ()] == datetime.fromisoformat(report["started_at"]).timestamp()
-    assert got[f"{p}run_info", (("config_fingerprint", ""), ("run_id", report["run_id"]))] == 1
+    assert got[f"{p}run_start_time_seconds", ()] == datetime.fromisoformat(shown["started_at"]).timestamp()
+    assert got[f"{p}run_info", (("config_fingerprint", ""), ("run_id", shown["run_id"]))] == 1
 
 
 def test_prometheus_leaves_out_what_a_stored_report_lacks() -> None:
-    stored = {"run_id": "2 runs", "started_at": None, "counts": {"primary": 1},
-              "providers": {"yf": {"calls": 1, "successes": 1, "latency_ms": {"p50": None},
-                                   "breaker": {"state": None, "trips": 3}}}}
+    stored = ReliabilityReport("2 runs", started_at=None, sources=SourceCounts(primary=1),
+                               providers={"yf": ProviderReport(
+                                   calls=1, successes=1, latency=LatencyPercentiles(p50_ms=None),
+                                   breaker=BreakerReport(state=None, trips=3))})
     got = parsed(prometheus_text(stored))
     names = {name for name, _ in got}
     assert got["resilient_provider_breaker_trips_total", (("provider", "yf"),)] == 3
@@ -139,19 +147,19 @@ def test_prometheus_leaves_out_what_a_stored_report_lacks() -> None:
     assert "resilient_provider_alerts_active" not in names
 
 
-def test_the_registry_reads_a_fresh_report_on_every_scrape(report: dict[str, Any]) -> None:
+def test_the_registry_reads_a_fresh_report_on_every_scrape(report: ReliabilityReport) -> None:
     current = [report]
     registry = prometheus_registry(lambda: current[0])
     key = ("resilient_provider_requests_total", (("source", "error"),))
     assert parsed(generate_latest(registry).decode())[key] == 1
-    current[0] = {**report, "counts": {**report["counts"], "error": 5}}
+    current[0] = replace(report, sources=replace(report.sources, error=5))
     assert parsed(generate_latest(registry).decode())[key] == 5
 
 
 def test_the_registry_follows_a_live_facade(make_facade: MakeFacade) -> None:
     facade = make_facade(ScriptedProvider("one", {"B": ProviderUnavailableError("down")}),
                          ScriptedProvider("two"))
-    registry = prometheus_registry(facade.get_reliability_stats)
+    registry = prometheus_registry(facade.reliability_report)
     facade.fetch("A")
     first = parsed(generate_latest(registry).decode())
     facade.fetch("B")
@@ -162,7 +170,7 @@ def test_the_registry_follows_a_live_facade(make_facade: MakeFacade) -> None:
     assert second["resilient_provider_provider_calls_total", (("provider", "two"),)] == 1
 
 
-def test_serve_prometheus_answers_over_loopback_until_closed(report: dict[str, Any]) -> None:
+def test_serve_prometheus_answers_over_loopback_until_closed(report: ReliabilityReport) -> None:
     server = serve_prometheus(lambda: report, port=0)
     url = f"http://127.0.0.1:{server.port}/metrics"
     with server:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import struct
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from resilient_provider.result import DataSource
-from resilient_provider.stats import ReliabilityStats
+from resilient_provider.stats import ReliabilityReport, ReliabilityStats
 from resilient_provider.stats.plot import PLOT_INSTALL, plot_runs
 from resilient_provider.testing import FakeClock
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run_report(clock: FakeClock, primary: int, fallback: int, error: int) -> dict[str, Any]:
+def run_report(clock: FakeClock, primary: int, fallback: int, error: int) -> ReliabilityReport:
     stats = ReliabilityStats(clock=clock)
     stats.record_request(DataSource.PRIMARY, primary)
     stats.record_request(DataSource.FALLBACK, fallback)
@@ -41,10 +40,10 @@ def test_plot_runs_writes_a_png_of_both_panels(tmp_path: Path, clock: FakeClock)
         reports.append(run_report(clock, primary, fallback, error=index))
         for minute in range(5):
             at = clock() + 60 * minute
-            timeline.append({"at": at, "run_id": reports[-1]["run_id"], "provider": "yf",
+            timeline.append({"at": at, "run_id": reports[-1].run_id, "provider": "yf",
                              "calls": primary + fallback, "failures": fallback,
                              "p50_ms": p50, "p95_ms": p50 * 2.5})
-            timeline.append({"at": at, "run_id": reports[-1]["run_id"], "provider": "yq",
+            timeline.append({"at": at, "run_id": reports[-1].run_id, "provider": "yq",
                              "calls": fallback, "failures": 0, "p50_ms": 400.0, "p95_ms": None})
         clock.advance(3600)
     path = plot_runs(reports, timeline, tmp_path / "runs.png")

@@ -21,7 +21,7 @@ DOWN = ServerError("HTTP 503")
 def stored(path: Path, run_id: str) -> dict[str, Any]:
     store = StatsStore(path, create=False)
     try:
-        return store.report([run_id])
+        return store.report([run_id]).to_dict()
     finally:
         store.close()
 

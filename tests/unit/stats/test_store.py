@@ -50,7 +50,7 @@ def test_flushes_add_up_into_one_report(store: StatsStore) -> None:
     store.start_run(run("r1"))
     store.write("r1", flush(primary=3, calls=4, successes=3, timeouts=1, retries=1))
     store.write("r1", flush(primary=2, fallback=1, calls=2, successes=2, trips=1))
-    report = store.report(["r1"])
+    report = store.report(["r1"]).to_dict()
     assert report["run_id"] == "r1" and report["runs"] == 1
     assert report["counts"] == {"primary": 5, "fallback": 1, "cache_fresh": 0,
                                 "cache_stale": 0, "error": 0}
@@ -69,9 +69,9 @@ def test_several_runs_sum_into_one_report_and_list_oldest_first(store: StatsStor
     store.write("new", flush(primary=2))
     assert store.run_ids() == ["new", "old"] and store.last_run_id() == "new"
     assert store.run_ids(since=T0 + 50) == ["new"]
-    both = store.report(store.run_ids())
+    both = store.report(store.run_ids()).to_dict()
     assert both["runs"] == 2 and both["total_requests"] == 4 and both["run_ids"] == ["new", "old"]
-    assert [r["run_id"] for r in store.reports(["new", "old"])] == ["old", "new"]
+    assert [r.to_dict()["run_id"] for r in store.reports(["new", "old"])] == ["old", "new"]
 
 
 def test_latency_percentiles_come_from_the_summed_histograms(store: StatsStore) -> None:
@@ -81,7 +81,7 @@ def test_latency_percentiles_come_from_the_summed_histograms(store: StatsStore) 
                                  ("provider", "yf", "calls", ""): 90}, {}))
     store.write("r1", Flush(T0, {("provider", "yf", "latency_bucket", str(slow)): 10,
                                  ("provider", "yf", "calls", ""): 10}, {}))
-    latency = store.report(["r1"])["providers"]["yf"]["latency_ms"]
+    latency = store.report(["r1"]).to_dict()["providers"]["yf"]["latency_ms"]
     assert latency == {"p50": upper_bound_ms(fast), "p95": upper_bound_ms(slow),
                        "p99": upper_bound_ms(slow)}
 
@@ -89,7 +89,7 @@ def test_latency_percentiles_come_from_the_summed_histograms(store: StatsStore) 
 def test_an_ended_run_says_when(store: StatsStore) -> None:
     store.start_run(run("r1"))
     store.end_run("r1", T0 + 60)
-    assert store.report(["r1"])["ended_at"] == "2026-01-01T00:01:00.000+00:00"
+    assert store.report(["r1"]).to_dict()["ended_at"] == "2026-01-01T00:01:00.000+00:00"
 
 
 def test_the_timeline_and_alerts_are_kept_per_run(store: StatsStore) -> None:
@@ -103,7 +103,7 @@ def test_the_timeline_and_alerts_are_kept_per_run(store: StatsStore) -> None:
          "p50_ms": 50.0, "p95_ms": 80.0},
         {"at": T0 + 20, "run_id": "r1", "provider": "yf", "calls": 3, "failures": 3,
          "p50_ms": None, "p95_ms": None}]
-    assert store.report(["r1"])["alerts"] == [
+    assert store.report(["r1"]).to_dict()["alerts"] == [
         {"name": "fallback_usage", "provider": None, "message": "fallback 40%", "value": 40.0,
          "threshold": 10.0}]
 
@@ -114,7 +114,7 @@ def test_prune_deletes_runs_last_heard_of_before_the_cutoff(store: StatsStore) -
     store.start_run(run("new", T0 + 1000))
     assert store.prune(older_than=T0 + 500) == 1
     assert store.run_ids() == ["new"] and not store.has_run("old")
-    assert store.report(["old"])["total_requests"] == 0  # its counters went with it
+    assert store.report(["old"]).to_dict()["total_requests"] == 0  # its counters went with it
 
 
 def test_concurrent_writers_lose_no_increment(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_concurrent_writers_lose_no_increment(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join(30)
-    report = writers[0].report(["r1"])
+    report = writers[0].report(["r1"]).to_dict()
     assert report["total_requests"] == 4 * rounds
     assert report["providers"]["yf"]["calls"] == 8 * rounds
 
@@ -152,4 +152,4 @@ def test_reports_list_providers_in_chain_order_primary_first(store: StatsStore) 
     store.write("r1", Flush(T0, {("provider", "yahooquery", "calls", ""): 1,
                                  ("provider", "yfinance", "calls", ""): 2,
                                  ("provider", "adhoc", "calls", ""): 1}, {}))
-    assert list(store.report(["r1"])["providers"]) == ["yfinance", "yahooquery", "adhoc"]
+    assert list(store.report(["r1"]).to_dict()["providers"]) == ["yfinance", "yahooquery", "adhoc"]
