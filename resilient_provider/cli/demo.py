@@ -21,6 +21,7 @@ from ..result import FetchResult
 from .common import EXIT_OK
 
 if TYPE_CHECKING:
+    from ..stats import ReliabilityReport
     from ..testing import FakeClock, FakeYahooServer
 
 PORTFOLIO = ("AAPL", "MSFT", "^GSPC")
@@ -39,10 +40,11 @@ def register(commands: Any) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``resilient-provider demo``."""
-    rows, stats = walk_through()
+    rows, report = walk_through()
     if args.json:
         print(json.dumps({"answers": [{"phase": r.phase, **r.result.to_tagged_dict()}
-                                      for r in rows], "stats": stats}, indent=2, default=str))
+                                      for r in rows], "stats": report.to_dict()},
+                         indent=2, default=str))
         return EXIT_OK
     header = f"{'phase':<26} {'symbol':<7} {'price':>9} {'source':<12} {'provider':<15} " \
              f"{'stale':<5} {'age':>9}  error"
@@ -57,17 +59,18 @@ def run_demo(args: argparse.Namespace) -> int:
               f"{r.provider or '-':<15} {'yes' if r.is_stale else 'no':<5} {age:>9}  {error}")
     print()
     print("reliability statistics:")
+    sources = report.sources
     for key in ("total_requests", "primary_success_rate", "fallback_usage_rate",
                 "fresh_cache_usage_rate", "stale_cache_usage_rate", "error_rate",
                 "uptime_estimate"):
         suffix = "" if key == "total_requests" else " %"
-        print(f"  {key:<24} {stats[key]}{suffix}")
-    providers = stats["providers"]
-    assert isinstance(providers, dict)
-    for name, view in providers.items():
-        print(f"  {name}: calls {view['calls']}, successes {view['successes']}, "
-              f"failures {view['failures']}, retries {view['retries']}, "
-              f"breaker {view['breaker']['state']} (trips {view['breaker']['trips']})")
+        print(f"  {key:<24} {getattr(sources, key)}{suffix}")
+    for name, view in report.providers.items():
+        breaker = view.breaker
+        print(f"  {name}: calls {view.calls}, successes {view.successes}, "
+              f"failures {dict(view.failures)}, retries {view.retries}, "
+              f"breaker {breaker.state if breaker else None} "
+              f"(trips {breaker.trips if breaker else 0})")
     return EXIT_OK
 
 
@@ -82,7 +85,7 @@ class DemoRow:
     result: FetchResult
 
 
-def walk_through(*, seed: int = 7) -> tuple[list[DemoRow], dict[str, object]]:
+def walk_through(*, seed: int = 7) -> tuple[list[DemoRow], ReliabilityReport]:
     """Run the scripted outage; return every answer and the final reliability statistics."""
     # Imported here, not at the top: the adapters pull in yfinance and yahooquery, and every
     # command's `--help` imports this module.
@@ -113,11 +116,11 @@ def walk_through(*, seed: int = 7) -> tuple[list[DemoRow], dict[str, object]]:
                 for phase, action, symbols in _phases(yahoo_for_yf, yahoo_for_yq, clock):
                     action()
                     rows.extend(DemoRow(phase, provider.fetch(s)) for s in symbols)
-                stats = provider.get_reliability_stats()
+                report = provider.reliability_report()
         finally:
             for part in (primary, secondary, cache):
                 part.close()
-    return rows, stats
+    return rows, report
 
 
 def _phases(
