@@ -37,6 +37,7 @@ __all__ = [
     "ServerError",
     "SymbolNotFoundError",
     "ThrottledError",
+    "UpstreamCoolingError",
 ]
 
 
@@ -192,8 +193,31 @@ class ThrottledError(ProviderError):
     """The provider was skipped: our own rate limit gave no permit before the deadline."""
 
     code = "throttled"
-    hint = ("More symbols were asked than rate_limit_per_s lets through within deadline_s; "
-            "raise either, or batch fewer symbols at once.")
+    hint = ("More requests were asked than the pacing (the upstream budget, or the provider's "
+            "rate_limit_per_s cap) lets through within deadline_s; raise either, or batch "
+            "fewer symbols at once.")
+
+
+class UpstreamCoolingError(ProviderError):
+    """The provider was skipped: its upstream is cooling down after a 429 (HTTP "too many
+    requests") for longer than the request's deadline allows, or a cached answer was served
+    instead of waiting."""
+
+    code = "upstream_cooling"
+    hint = ("The data source's host refused requests for a while (HTTP 429); cached answers "
+            "are served meanwhile. Raise deadline_s to wait for it, or pace requests lower "
+            "(upstreams.<name>.max_rate_per_s).")
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cooling_for_s: float = 0.0,
+        symbol: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, symbol=symbol, provider=provider)
+        self.cooling_for_s = cooling_for_s
 
 
 # --- caller errors -------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ What lives where:
   :data:`DEFAULT_PROVIDER_NAMES` and :data:`ENV_PREFIX`.
 * :mod:`.monitoring` -- what watches a run: :class:`StatsSettings`, :class:`AlertSettings`,
   :class:`HealthSettings`, :class:`LoggingSettings`.
+* :mod:`.upstreams` -- :class:`UpstreamSettings`: the shared request budget of an upstream
+  (the host providers talk to; :data:`YAHOO_UPSTREAM` for the built-in adapters).
 * :mod:`.types` -- value types shared by the models: :data:`Duration` with
   :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
 * :mod:`.messages` -- turns pydantic validation errors into one :class:`ConfigError` message
@@ -29,10 +31,12 @@ from .settings import (
     Settings,
 )
 from .types import Duration, format_duration, parse_duration
+from .upstreams import YAHOO_UPSTREAM, UpstreamSettings
 
 __all__ = [
     "DEFAULT_PROVIDER_NAMES",
     "ENV_PREFIX",
+    "YAHOO_UPSTREAM",
     "AlertSettings",
     "BreakerSettings",
     "CacheSettings",
@@ -45,6 +49,7 @@ __all__ = [
     "RetrySettings",
     "Settings",
     "StatsSettings",
+    "UpstreamSettings",
     "format_duration",
     "parse_duration",
 ]

@@ -30,6 +30,7 @@ from ..errors import ConfigError
 from . import messages
 from .monitoring import HealthSettings, LoggingSettings, StatsSettings
 from .types import Duration, FrozenModel, freeze
+from .upstreams import YAHOO_UPSTREAM, UpstreamSettings
 
 __all__ = [
     "DEFAULT_PROVIDER_NAMES", "ENV_PREFIX", "BreakerSettings", "CacheSettings", "ProviderPolicy",
@@ -67,7 +68,9 @@ class ProviderPolicy(FrozenModel):
     """Timeout, retry, breaker and rate-limit settings of a provider (``provider_defaults``)."""
 
     timeout_s: Duration = Field(default=10.0, gt=0, le=600)
-    rate_limit_per_s: float = Field(default=5.0, ge=0, le=10_000)
+    #: An optional hard cap on this provider's calls per second (0: none). Pacing is the
+    #: upstream budget's job (``upstreams``); this only bounds one provider further.
+    rate_limit_per_s: float = Field(default=0.0, ge=0, le=10_000)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
 
@@ -154,9 +157,15 @@ class Settings(BaseSettings):
     deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
     max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
     batch_size: int = Field(default=25, ge=1, le=1000)
+    upstreams: dict[str, UpstreamSettings] = Field(
+        default_factory=lambda: {YAHOO_UPSTREAM: UpstreamSettings()})
     stats: StatsSettings = Field(default_factory=StatsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    def upstream(self, name: str) -> UpstreamSettings:
+        """The budget settings of upstream ``name`` (defaults for one not configured)."""
+        return self.upstreams.get(name) or UpstreamSettings()
 
     def stats_path(self) -> Path:
         """The statistics store: ``stats.path``, else beside the cache directory."""
