@@ -27,6 +27,8 @@ from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.engine import Engine
 from .strategy.guarded import GuardedProvider
+from .strategy.rate_memory import RATES_FILE_NAME, RateMemory
+from .strategy.upstream import UpstreamBudget
 from .symbols import normalize_symbol
 
 log = get_logger(__name__)
@@ -82,9 +84,13 @@ class ResilientProvider(AsyncTwins):
         rng = rng if rng is not None else random.Random()
         # Provider calls in flight, all providers together; held for a call, not its backoffs.
         self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
+        self._rates = RateMemory(self.settings.stats_path().parent / RATES_FILE_NAME)
+        self.upstreams = self._budgets(providers, sleep)
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
-                            rng=rng, stats=self.stats, slots=self._slots)
+                            rng=rng, stats=self.stats, slots=self._slots,
+                            upstream=self.upstreams.get(str(getattr(p, "upstream", None))),
+                            gated=callable(getattr(p, "bind_gate", None)))
             for p in providers
         ]
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,
@@ -100,6 +106,29 @@ class ResilientProvider(AsyncTwins):
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
+
+    def _budgets(self, providers: Sequence[Provider],
+                 sleep: Callable[[float], None]) -> dict[str, UpstreamBudget]:
+        """One request budget per upstream the providers declare (their ``upstream``), bound to
+        every provider on it that takes a gate (``bind_gate``); a provider that declares none
+        is not paced by a budget (its own ``rate_limit_per_s`` cap still applies)."""
+        learned = self._rates.load()
+        budgets: dict[str, UpstreamBudget] = {}
+        for provider in providers:
+            name = getattr(provider, "upstream", None)
+            if not isinstance(name, str) or not name:
+                continue
+            settings = self.settings.upstream(name)
+            if not settings.enabled:
+                continue
+            if name not in budgets:
+                budgets[name] = UpstreamBudget(
+                    name, settings, clock=self._clock, sleep=sleep,
+                    start_rate_per_s=learned.get(name) if settings.remember_rate else None)
+            bind = getattr(provider, "bind_gate", None)
+            if callable(bind):
+                bind(budgets[name])
+        return budgets
 
     @classmethod
     def from_config(cls, path: str | PathLike[str], **kwargs: Any) -> Self:
@@ -236,8 +265,15 @@ class ResilientProvider(AsyncTwins):
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         self._recorder.close()
+        remembered = {name: budget.rate_per_s for name, budget in self.upstreams.items()
+                      if budget.settings.remember_rate}
+        if remembered:
+            self._rates.save(remembered)
         for guarded in self._guarded:
             guarded.close()
+            unbind = getattr(guarded.provider, "bind_gate", None)
+            if callable(unbind) and guarded.provider not in self._owned:
+                unbind(None)  # a provider given to us must not keep pacing by a closed façade
         for part in self._owned:
             try:
                 part.close()

@@ -87,15 +87,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+#: The Yahoo upstream of tests that are not about its budget: none (requests unpaced, 429s count
+#: against breakers, as before there was one); the tests of the budget turn it on.
+UNPACED_YAHOO = "{enabled: false}"
+
+
 def write_fake_yahoo_config(directory: Path, base_url: str, *, timeout_s: float = 2) -> str:
     """A config.yaml in ``directory`` sending both built-in adapters to one fake Yahoo at
-    ``base_url``: one attempt, no rate limit, a memory cache. Returns its path."""
+    ``base_url``: one attempt, no rate limit or pacing, a memory cache. Returns its path."""
     path = directory / "config.yaml"
     path.write_text(f"""
 providers:
   - {{name: yfinance, options: {{base_url: "{base_url}"}}}}
   - {{name: yahooquery, options: {{base_url: "{base_url}"}}}}
 provider_defaults: {{timeout_s: {timeout_s}, rate_limit_per_s: 0, retry: {{max_attempts: 1}}}}
+upstreams: {{yahoo: {UNPACED_YAHOO}}}
 cache: {{backend: memory}}
 """)
     return str(path)
@@ -103,7 +109,7 @@ cache: {{backend: memory}}
 
 def fast_settings(**overrides: Any) -> Settings:
     """Settings for tests: no jitter, short timeouts, memory cache, no configured providers,
-    no client-side rate limit (tests of the limit set one)."""
+    no client-side rate limit or upstream pacing (tests of those set their own)."""
     base: dict[str, Any] = {
         "providers": [],
         "deadline_s": 5,
@@ -116,6 +122,7 @@ def fast_settings(**overrides: Any) -> Settings:
                         "success_threshold": 2, "half_open_max_calls": 1},
         },
         "cache": {"backend": "memory"},
+        "upstreams": {"yahoo": {"enabled": False}},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -29,8 +29,11 @@ class UpstreamSettings(FrozenModel):
     ``max_retry_after_s``), else ``cooldown_s``, doubled on each 429 in a row up to
     ``max_cooldown_s``, reset by a success. At most ``max_in_flight`` requests are in flight.
     ``remember_rate`` keeps the rate learned for the next run (beside the statistics store).
+    ``enabled: false`` turns the budget off: requests go out as the libraries send them, and a
+    429 counts against the provider's breaker like any other failure.
     """
 
+    enabled: bool = True
     initial_rate_per_s: float = Field(default=5.0, gt=0, le=10_000)
     min_rate_per_s: float = Field(default=0.2, gt=0, le=10_000)
     max_rate_per_s: float = Field(default=50.0, gt=0, le=10_000)

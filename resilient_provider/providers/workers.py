@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,10 @@ class LazyWorkers:
                 self._pool = ThreadPoolExecutor(self.max_workers,
                                                 thread_name_prefix=f"rp-{self._name}")
             pool = self._pool
-        return [future.result() for future in [pool.submit(fn, item) for item in work]]
+        # Each item runs in a copy of the caller's context: the request's deadline and its log
+        # ids (context variables) reach the library's requests on the pool's threads.
+        futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in work]
+        return [future.result() for future in futures]
 
     def close(self) -> None:
         """Stop the threads; queued work is cancelled, running work is not waited for."""

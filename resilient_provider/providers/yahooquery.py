@@ -20,12 +20,14 @@ yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticke
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from yahooquery import Ticker
 
+from ..config import YAHOO_UPSTREAM
 from ..errors import (
     AuthenticationError,
     DataContractError,
@@ -34,8 +36,9 @@ from ..errors import (
     SymbolNotFoundError,
 )
 from ..symbols import normalize_symbols
+from .gate import RequestGate
 from .protocol import InfoOrError
-from .routing import YahooRoutingSession
+from .session import YahooSession
 from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
@@ -101,7 +104,14 @@ class YahooQueryProvider:
             together (one thread pool per provider, so concurrent batch chunks share it).
         chunk_size: symbols per yahooquery Ticker call.
         name: the provider name in results and stats.
+
+    Every request yahooquery sends passes the gate of the ``"yahoo"`` upstream once the façade
+    binds one (:meth:`bind_gate`); a ``session`` given here is used as it is, unpaced, unless
+    it is a :class:`~.session.YahooSession`.
     """
+
+    #: The host this provider talks to: its requests share the budget of that upstream.
+    upstream = YAHOO_UPSTREAM
 
     def __init__(self, *, session: Any = None, timeout_s: float = 10.0,
                  base_url: str | None = None, max_workers: int = 4, chunk_size: int = 25,
@@ -118,6 +128,7 @@ class YahooQueryProvider:
         self._chunk_size = chunk_size
         self._lock = threading.Lock()
         self._session: Any = None
+        self._gate: RequestGate | None = None
         self._idle: list[tuple[_RawTicker, _RecordingSession]] = []
 
     def __repr__(self) -> str:
@@ -131,6 +142,14 @@ class YahooQueryProvider:
         for chunk_answers in self._workers.map(self._fetch_chunk, chunks):
             answers.update(chunk_answers)
         return {symbol: answers[symbol] for symbol in wanted}
+
+    def bind_gate(self, gate: RequestGate | None) -> None:
+        """Pass every HTTP request of this provider through ``gate`` (its upstream's budget)."""
+        with self._lock:
+            self._gate = gate
+            session = self._session
+        if isinstance(session, YahooSession):
+            session.bind(gate, self.name)
 
     def close(self) -> None:
         """Drop the pooled Tickers, stop the worker threads, close the session we made."""
@@ -148,15 +167,33 @@ class YahooQueryProvider:
             if self._session is None:
                 if self._given_session is not None:
                     self._session = self._given_session
+                    if isinstance(self._session, YahooSession):
+                        self._session.bind(self._gate, self.name)
                 else:
-                    from yahooquery.session_management import initialize_session, setup_session
-
-                    if self._base_url is not None:
-                        routed = YahooRoutingSession(self._base_url, timeout_s=self._timeout_s)
-                        self._session = setup_session(routed)
-                    else:
-                        self._session = initialize_session(timeout=self._timeout_s)
+                    self._session = self._new_session()
             return self._session
+
+    def _new_session(self) -> YahooSession:
+        """yahooquery's own session set-up (a random browser to impersonate, its headers, the
+        cookie), on a :class:`YahooSession` so every request is paced."""
+        from yahooquery.constants import BROWSERS
+        from yahooquery.session_management import setup_session
+
+        if self._base_url is not None:
+            session = YahooSession(self._base_url, timeout_s=self._timeout_s, gate=self._gate,
+                                   provider=self.name)
+        else:
+            impersonate = random.choice(list(BROWSERS))  # yahooquery picks one the same way
+            session = YahooSession(timeout_s=self._timeout_s, gate=self._gate,
+                                   provider=self.name, headers=BROWSERS[impersonate],
+                                   impersonate=impersonate)
+        setup_session(session)
+        return session
+
+    def _take_refusal(self) -> ResilientProviderError | None:
+        """The gate's refusal of a request this thread sent, if any (see :mod:`.session`)."""
+        session = self._session
+        return session.take_refusal() if isinstance(session, YahooSession) else None
 
     def _borrow(self, symbols: list[str]) -> tuple[_RawTicker, _RecordingSession]:
         with self._lock:
@@ -180,15 +217,21 @@ class YahooQueryProvider:
     # --- one chunk --------------------------------------------------------------------------
 
     def _fetch_chunk(self, symbols: list[str]) -> dict[str, InfoOrError]:
+        self._take_refusal()  # a refusal left from an earlier call on this thread is not ours
         try:
             ticker, recorder = self._borrow(symbols)
         except Exception as exc:  # noqa: BLE001 - the constructor's I/O raises anything
-            error = error_from_exception(exc, symbol=None, provider=self.name)
+            error = self._take_refusal() or error_from_exception(exc, symbol=None,
+                                                                 provider=self.name)
             return {symbol: error for symbol in symbols}
         answers = self._ask(ticker, recorder, symbols)
         lost = [s for s, a in answers.items() if isinstance(a, _LostInBatchError)]
-        if lost and len(lost) < len(symbols):
+        refusal = self._take_refusal()
+        if lost and len(lost) < len(symbols) and refusal is None:
             answers.update(self._ask(ticker, recorder, lost))
+            refusal = self._take_refusal()
+        if refusal is not None:  # a request was never sent: what it would have answered is not
+            answers = {s: a if isinstance(a, dict) else refusal for s, a in answers.items()}
         final = {s: self._final(s, a) for s, a in answers.items()}
         if not any(isinstance(a, AuthenticationError) for a in final.values()):
             self._give_back(ticker, recorder)  # a Ticker whose crumb was refused is dropped

@@ -22,6 +22,7 @@ from ..errors import (
     ResilientProviderError,
     SymbolNotFoundError,
     ThrottledError,
+    UpstreamCoolingError,
 )
 from ..logs import describe_symbols, get_logger
 from ..result import Attempt, DataSource, FetchResult
@@ -32,7 +33,8 @@ from .timeouts import Deadline
 
 log = get_logger(__name__)
 
-_SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code, ThrottledError.code})
+_SKIP_CODES = frozenset({CircuitOpenError.code, DeadlineExceededError.code, ThrottledError.code,
+                         UpstreamCoolingError.code})
 _READ_THROUGH = (Attempt("cache", "success", "fresh entry (read-through)"),)
 
 
@@ -96,9 +98,12 @@ class Cascade:
                 log.info("falling over to %s for %s: %s", provider.name,
                          describe_symbols(pending), cause)
             later = chain[index + 1] if index + 1 < len(chain) else None
-            steps = provider.fetch(pending, deadline, skip_backoff=(
-                None if skip_backoff is None or later is None
-                else partial(_skip_backoff_to, later, skip_backoff)))
+            steps = self._held_while_cooling(provider, pending)
+            asked = [s for s in pending if s not in steps]
+            if asked:
+                steps.update(provider.fetch(asked, deadline, skip_backoff=(
+                    None if skip_backoff is None or later is None
+                    else partial(_skip_backoff_to, later, skip_backoff))))
             source = DataSource.PRIMARY if index == 0 else DataSource.FALLBACK
             fetched_at = self._clock()
             fresh: dict[str, CacheEntry] = {}
@@ -140,6 +145,30 @@ class Cascade:
             self._stats.record_request(result.source)
             results[symbol] = result
         return results
+
+    def _held_while_cooling(self, provider: GuardedProvider,
+                            symbols: Sequence[str]) -> dict[str, StepResult]:
+        """The symbols not to send to ``provider`` because its upstream is cooling down after a
+        429 and the cache can answer them (fresh, or stale where stale answers are served):
+        waiting, or falling over to another provider on the same refusing host, would only
+        prolong the block. The others are asked; their requests wait out the cool-down in the
+        upstream's gate when the deadline allows, else are refused at once."""
+        upstream = provider.upstream
+        cooling_s = upstream.cooling_for_s() if upstream is not None else 0.0
+        if upstream is None or cooling_s <= 0:
+            return {}
+        now = self._clock()
+        servable = (Freshness.FRESH, Freshness.STALE) if self.settings.enable_stale_cache \
+            else (Freshness.FRESH,)
+        held = [symbol for symbol, entry in self._cache_get(symbols).items()
+                if self._freshness.judge(entry, now) in servable]
+        if not held:
+            return {}
+        self._stats.record_skip(provider.name, UpstreamCoolingError.code, len(held))
+        error = UpstreamCoolingError(
+            f"skipped, {upstream.name} is cooling down after HTTP 429 ({cooling_s:.1f}s more); "
+            "a cached answer is served instead", cooling_for_s=cooling_s, provider=provider.name)
+        return {symbol: StepResult(None, error, 0.0, 0) for symbol in held}
 
     def _from_cache(self, symbols: Sequence[str], cached: dict[str, CacheEntry],
                     trace: dict[str, list[Attempt]],

@@ -1,12 +1,12 @@
-"""One provider behind its circuit breaker, retry policy and timeout, reporting to statistics."""
+"""One provider behind its retry policy, rate cap and call slots; each call goes through its
+breaker (:mod:`.provider_call`), reporting to statistics."""
 
 from __future__ import annotations
 
 import random
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,23 +14,19 @@ import tenacity
 
 from ..config import ProviderPolicy
 from ..errors import (
-    CircuitOpenError,
-    DataContractError,
     DeadlineExceededError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
-    RateLimitError,
     ResilientProviderError,
     ThrottledError,
 )
 from ..logs import describe_errors, get_logger
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
-from .breaker import BreakerState, CircuitBreaker, Permit, log_recovery
-from .contract import check_info
+from .breaker import BreakerState, CircuitBreaker, log_recovery
+from .provider_call import ProviderCall
 from .rate_limit import RateLimiter
 from .retry import RetryPending, SkipBackoff, build_retrying, is_retriable
 from .timeouts import CallRunner, Deadline
+from .upstream import UpstreamBudget
 
 log = get_logger(__name__)
 
@@ -64,8 +60,13 @@ class GuardedProvider:
         rng: random.Random,
         stats: ReliabilityStats,
         slots: threading.Semaphore | None = None,
+        upstream: UpstreamBudget | None = None,
+        gated: bool = False,
     ) -> None:
         self.provider = provider
+        #: The budget of the upstream this provider talks to; ``gated``: every HTTP request of
+        #: the provider passes it (built-in adapters), else each call takes one permit.
+        self.upstream = upstream
         self._slots = slots
         self._runner = CallRunner(name=f"rp-{provider.name}")
         self.name = str(provider.name)
@@ -80,6 +81,9 @@ class GuardedProvider:
         self.limiter = (RateLimiter(policy.rate_limit_per_s, clock=clock, sleep=sleep,
                                     name=self.name)
                         if policy.rate_limit_per_s > 0 else None)
+        self._one_call = ProviderCall(provider, policy, breaker=self.breaker,
+                                      runner=self._runner, stats=stats, upstream=upstream,
+                                      gated=gated)
 
     def fetch(self, symbols: Sequence[str], deadline: Deadline, *,
               skip_backoff: Callable[[], bool] | None = None) -> dict[str, StepResult]:
@@ -163,121 +167,16 @@ class GuardedProvider:
                     "skipped, request deadline spent waiting for rate permits",
                     provider=self.name))
         if self._slots is None:
-            return self._call_through_breaker(symbols, deadline, number)
+            return self._one_call.run(symbols, deadline, number)
         if not self._slots.acquire(timeout=budget_s):
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
             return dict.fromkeys(symbols, DeadlineExceededError(
                 f"skipped, no free call slot (max_concurrent_requests) within {budget_s:.1f}s",
                 provider=self.name))
         try:
-            return self._call_through_breaker(symbols, deadline, number)
+            return self._one_call.run(symbols, deadline, number)
         finally:
             self._slots.release()
-
-    def _call_through_breaker(self, symbols: Sequence[str], deadline: Deadline, number: int,
-                              ) -> dict[str, ResilientProviderError | dict[str, Any]]:
-        """The call itself, if the breaker lets it through, bounded by the deadline's rest."""
-        budget_s = deadline.remaining_s()
-        if budget_s <= 0.0:
-            self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
-            return dict.fromkeys(symbols, DeadlineExceededError(
-                "skipped, request deadline spent waiting for rate permits or a call slot",
-                provider=self.name))
-        permit = self.breaker.acquire()
-        if permit is None:
-            self._stats.record_skip(self.name, CircuitOpenError.code, len(symbols))
-            snapshot = self.breaker.snapshot()  # one consistent read of state and time left
-            if snapshot.retry_in_s is not None:
-                reason = f"circuit open, {snapshot.retry_in_s:.1f}s until retry"
-            else:
-                reason = "circuit half-open, trial calls busy"
-            return dict.fromkeys(symbols, CircuitOpenError(
-                reason, retry_in_s=snapshot.retry_in_s or 0.0, provider=self.name))
-
-        timeout_s = min(self.policy.timeout_s, budget_s)
-        started = time.perf_counter()
-        answers = self._call(symbols, timeout_s, cut_by_deadline=timeout_s < self.policy.timeout_s)
-        latency_ms = (time.perf_counter() - started) * 1000.0
-
-        results: dict[str, ResilientProviderError | dict[str, Any]] = {}
-        for symbol in symbols:
-            answer = answers.get(symbol) if isinstance(answers, Mapping) else answers
-            if answer is None and isinstance(answers, Mapping):
-                answer = DataContractError("no answer for the symbol", symbol=symbol,
-                                           provider=self.name)
-            results[symbol] = (answer if isinstance(answer, ResilientProviderError)
-                               else check_info(symbol, answer, provider=self.name))
-        self._report(permit, results, latency_ms, number)
-        return results
-
-    def _call(self, symbols: Sequence[str], timeout_s: float, *,
-              cut_by_deadline: bool) -> Mapping[str, Any] | ResilientProviderError:
-        """The provider's answer, or one error standing for every symbol of the call."""
-        try:
-            answers = self._runner.call(lambda: self.provider.fetch_info(list(symbols)),
-                                        timeout_s)
-        except TimeoutError:
-            if cut_by_deadline:
-                return DeadlineExceededError(
-                    f"request deadline reached after {timeout_s:.1f}s", provider=self.name)
-            return ProviderTimeoutError(f"timeout after {timeout_s:.1f}s", provider=self.name)
-        except ResilientProviderError as exc:
-            return exc
-        except Exception as exc:  # noqa: BLE001 - the protocol: anything else means unavailable
-            error = ProviderUnavailableError(f"{type(exc).__name__}: {exc}", provider=self.name)
-            error.__cause__ = exc
-            return error
-        if not isinstance(answers, Mapping):
-            return DataContractError(
-                f"fetch_info returned {type(answers).__name__}, not a mapping", provider=self.name)
-        return answers
-
-    def _report(self, permit: Permit,
-                results: Mapping[str, ResilientProviderError | dict[str, Any]],
-                latency_ms: float, number: int) -> None:
-        """Tell the breaker and the statistics how attempt ``number`` went.
-
-        The call is a success for the breaker if any symbol got data, a failure if any symbol
-        failed on provider health (and none got data), and neutral otherwise (only unknown
-        symbols, or the deadline cut it short). The failure that opens the breaker logs the one
-        WARNING line of that event, with its cause; each error's own line is DEBUG, as the
-        retry, fall-over and final lines tell the same at INFO and above.
-        """
-        failed = {s: r for s, r in results.items() if isinstance(r, ResilientProviderError)}
-        successes = len(results) - len(failed)
-        health_failures = [e for e in failed.values() if e.counts_against_provider]
-        if successes:
-            self.breaker.record_success(permit)
-        elif health_failures:
-            self._record_failure(permit, health_failures, failed, number)
-        else:
-            self.breaker.release(permit)
-        self._stats.record_call(self.name, latency_ms=latency_ms, successes=successes,
-                                failures=Counter(e.code for e in failed.values()))
-        if failed:
-            log.debug("%s: attempt %d failed for %s", self.name, number, describe_errors(failed))
-
-    def _record_failure(self, permit: Permit, health_failures: list[ResilientProviderError],
-                        failed: Mapping[str, ResilientProviderError], number: int) -> None:
-        """Count a failed call against the breaker; if that opens it, say why (once)."""
-        retry_after = max((e.retry_after for e in health_failures
-                           if isinstance(e, RateLimitError) and e.retry_after is not None),
-                          default=None)
-        opened = self.breaker.record_failure(permit, hold_open_s=retry_after)
-        settings = self.policy.breaker
-        count = settings.failure_threshold
-        reason = ("a half-open trial call failed" if permit.trial else
-                  f"{count} failure{'s' * (count != 1)} within {settings.window_s:g}s")
-        # Longer than we will wait: fail over now, rest the provider meanwhile.
-        if (retry_after is not None and retry_after > self.policy.retry.max_retry_after_s
-                and self.breaker.hold_open(retry_after)):
-            opened, reason = True, f"Retry-After {retry_after:g}s is more than we wait"
-        if not opened:
-            return
-        if retry_after is not None and "Retry-After" not in reason:
-            reason += f", Retry-After {retry_after:g}s"
-        log.warning("%s: circuit open for %.1fs: %s; tripped on attempt %d for %s", self.name,
-                    self.breaker.retry_in_s(), reason, number, describe_errors(failed))
 
     def accepting_calls(self) -> bool:
         """Whether a call now would go through: the breaker is closed."""
