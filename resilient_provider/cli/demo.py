@@ -33,7 +33,8 @@ def register(commands: Any) -> None:
         "demo", help="walk through a scripted outage offline and show every data source",
         description="Runs the real yfinance and yahooquery adapters against fake Yahoo servers "
                     "on 127.0.0.1, with a fake clock, through a scripted outage: both sources "
-                    "up, primary rate-limited, both down, three days later, an uncached symbol.")
+                    "up, the primary down, Yahoo throttling the IP (HTTP 429), three days later, "
+                    "an uncached symbol.")
     demo.add_argument("--json", action="store_true", help="print JSON instead of a table")
     demo.set_defaults(run=run_demo)
 
@@ -129,20 +130,23 @@ def _phases(
     from ..providers.yahoo_http import DATA_ROUTES
     from ..testing import Fault
 
-    def primary_throttled() -> None:
-        yahoo_for_yf.inject(Fault.rate_limited(retry_after_s=3600), route=DATA_ROUTES)
+    def primary_down() -> None:
+        yahoo_for_yf.inject(Fault.server_error(503), route=DATA_ROUTES)
 
-    def secondary_down() -> None:
-        yahoo_for_yq.inject(Fault.server_error(503), route=DATA_ROUTES)
+    def ip_throttled() -> None:
+        # Yahoo's limit is per client IP: both libraries draw 429s, and the shared budget of
+        # the "yahoo" upstream cools down instead of falling over to a host that refuses.
+        for yahoo in (yahoo_for_yf, yahoo_for_yq):
+            yahoo.inject(Fault.rate_limited(retry_after_s=3600), route=DATA_ROUTES)
 
     def outage_over() -> None:
         yahoo_for_yf.clear_faults()
         yahoo_for_yq.clear_faults()
-        clock.advance(2 * 3600)  # past the Retry-After the primary's breaker honoured
+        clock.advance(2 * 3600)  # past the Retry-After and the primary's breaker
 
     yield "1 both sources up", lambda: None, PORTFOLIO
-    yield "2 yfinance rate-limited", primary_throttled, PORTFOLIO
-    yield "3 both sources down", secondary_down, PORTFOLIO
+    yield "2 yfinance down (HTTP 503)", primary_down, PORTFOLIO
+    yield "3 Yahoo throttles this IP", ip_throttled, PORTFOLIO
     yield "4 three days later", lambda: clock.advance(3 * 86400), PORTFOLIO
     yield "5 a symbol never cached", lambda: None, ("NVDA",)
     yield "6 outage over", outage_over, PORTFOLIO[:1]

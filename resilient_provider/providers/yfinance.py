@@ -29,11 +29,13 @@ from yfinance.data import SingletonMeta, YfData
 from yfinance.exceptions import YFRateLimitError
 from yfinance.scrapers.quote import Quote
 
+from ..config import YAHOO_UPSTREAM
 from ..errors import DataContractError, RateLimitError, ResilientProviderError
 from ..logs import get_logger
 from ..symbols import normalize_symbols
+from .gate import RequestGate
 from .protocol import InfoOrError
-from .routing import YahooRoutingSession
+from .session import YahooSession
 from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
@@ -110,7 +112,14 @@ class YFinanceProvider:
         max_workers: how many symbols this provider fetches at once in multi-symbol calls, all
             calls together (one thread pool per provider, so concurrent batch chunks share it).
         name: the provider name in results and stats.
+
+    Every request yfinance sends passes the gate of the ``"yahoo"`` upstream once the façade
+    binds one (:meth:`bind_gate`); a ``session`` given here is used as it is, unpaced, unless
+    it is a :class:`~.session.YahooSession`.
     """
+
+    #: The host this provider talks to: its requests share the budget of that upstream.
+    upstream = YAHOO_UPSTREAM
 
     def __init__(self, *, session: Any = None, timeout_s: float = 10.0,
                  base_url: str | None = None, max_workers: int = 4,
@@ -124,6 +133,7 @@ class YFinanceProvider:
         self._workers = LazyWorkers(max_workers, name=name)
         self._lock = threading.Lock()
         self._data: _RecordingYfData | None = None
+        self._gate: RequestGate | None = None
         self._owns_session = session is None
 
     def __repr__(self) -> str:
@@ -133,6 +143,14 @@ class YFinanceProvider:
         """Fetch ``Ticker.info`` for each symbol; answer per symbol with info or an error."""
         wanted = normalize_symbols(symbols)
         return dict(zip(wanted, self._workers.map(self._fetch_one, wanted), strict=True))
+
+    def bind_gate(self, gate: RequestGate | None) -> None:
+        """Pass every HTTP request of this provider through ``gate`` (its upstream's budget)."""
+        with self._lock:
+            self._gate = gate
+            data = self._data
+        if data is not None and isinstance(data._session, YahooSession):
+            data._session.bind(gate, self.name)
 
     def close(self) -> None:
         """Stop the worker threads and close the session this provider made."""
@@ -148,18 +166,31 @@ class YFinanceProvider:
         with self._lock:
             if self._data is None:
                 session = self._session
-                if session is None and self._base_url is not None:
-                    session = YahooRoutingSession(self._base_url, timeout_s=self._timeout_s)
                 if session is None:
-                    from yfinance._http import new_session
-
-                    session = new_session()
+                    # yfinance's own default (new_session) impersonates Chrome the same way.
+                    session = YahooSession(self._base_url, timeout_s=self._timeout_s,
+                                           impersonate="chrome")
+                if isinstance(session, YahooSession):
+                    session.bind(self._gate, self.name)
                 self._data = _RecordingYfData(session, self._timeout_s)
                 _install_quiet_filter()
             return self._data
 
     def _fetch_one(self, symbol: str) -> InfoOrError:
+        answer = self._fetch_unpaced(symbol)
+        # yfinance swallows most exceptions, a gate's refusal too: a request it could not send
+        # leaves the answer incomplete whatever yfinance made of it.
+        refusal = self._take_refusal()
+        return refusal if refusal is not None and not isinstance(answer, dict) else answer
+
+    def _take_refusal(self) -> ResilientProviderError | None:
+        data = self._data
+        session = data._session if data is not None else None
+        return session.take_refusal() if isinstance(session, YahooSession) else None
+
+    def _fetch_unpaced(self, symbol: str) -> InfoOrError:
         data = self._yf_data()
+        self._take_refusal()  # a refusal left from an earlier call on this thread is not ours
         transcript = Transcript()
         _current.transcript = transcript
         try:

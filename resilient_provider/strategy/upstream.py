@@ -29,7 +29,7 @@ adapters' sessions), which decides *when* it may go and learns from *how* it was
   ``upstream_cooling``, so the cascade serves the cache instead of waiting in vain.
 * **In flight**: at most ``max_in_flight`` requests at once.
 * **A provider's own block is not the upstream's**: a 429 to one provider while another on the
-  same upstream had a success within ``provider_block_window_s`` (and no 429 since) says that
+  same upstream had a success within ``provider_block_window_s`` (and no failure since) says that
   Yahoo refuses that library (its crumb or browser fingerprint), not the IP. It neither cuts the
   rate nor cools the upstream; :meth:`UpstreamBudget.blames` tells the provider's breaker to
   count it.
@@ -126,6 +126,7 @@ class UpstreamBudget:
         self._window_throttled = False
         self._last_success: dict[str, float] = {}
         self._last_throttled: dict[str, float] = {}
+        self._last_failure: dict[str, float] = {}
         self._by_route: Counter[str] = Counter()
         self._by_provider: Counter[str] = Counter()
         self._rate_limited = 0
@@ -189,6 +190,8 @@ class UpstreamBudget:
             elif status is not None and status < 500:
                 self._last_success[ticket.provider] = now
                 self._cooldowns_in_a_row = 0
+            else:  # no answer, or a 5xx: not a verdict on the pace, but not a healthy provider
+                self._last_failure[ticket.provider] = now
             self._adapt(now)
 
     # --- what the strategy asks ---------------------------------------------------------------
@@ -264,7 +267,8 @@ class UpstreamBudget:
     def _is_own_block(self, provider: str, now: float) -> bool:
         window = self.settings.provider_block_window_s
         return any(other != provider and now - at <= window
-                   and self._last_throttled.get(other, -math.inf) < at
+                   and max(self._last_throttled.get(other, -math.inf),
+                           self._last_failure.get(other, -math.inf)) < at
                    for other, at in self._last_success.items())
 
     def _adapt(self, now: float) -> None:

@@ -31,14 +31,17 @@ def test_the_demo_runs_the_real_adapters_over_the_fake_yahoo(
     doc = json.loads(capsys.readouterr().out)
     by_phase = {(a["phase"], a["symbol"]): a for a in doc["answers"]}
     assert by_phase[("1 both sources up", "AAPL")]["_provider"] == "yfinance"
-    assert by_phase[("2 yfinance rate-limited", "AAPL")]["_provider"] == "yahooquery"
+    assert by_phase[("2 yfinance down (HTTP 503)", "AAPL")]["_provider"] == "yahooquery"
     # The same generated data whichever library served it (both fake Yahoos share a seed).
     assert (by_phase[("1 both sources up", "AAPL")]["regularMarketPrice"]
-            == by_phase[("2 yfinance rate-limited", "AAPL")]["regularMarketPrice"])
+            == by_phase[("2 yfinance down (HTTP 503)", "AAPL")]["regularMarketPrice"])
+    # Yahoo throttling the IP cools the shared upstream: the cache answers, no fall-over.
+    assert by_phase[("3 Yahoo throttles this IP", "AAPL")]["_data_source"] == "cache_fresh"
     assert by_phase[("6 outage over", "AAPL")]["_data_source"] == "primary"
     providers = doc["stats"]["providers"]
-    assert providers["yfinance"]["failures"] == {"rate_limited": 2}
-    assert providers["yahooquery"]["failures"]["server_error"] >= 1
+    assert set(providers["yfinance"]["failures"]) == {"server_error"}
+    assert providers["yahooquery"]["failures"]["upstream_cooling"] >= 1
+    assert providers["yahooquery"]["breaker"]["trips"] == 0  # 429s cool, they do not trip
 
 
 def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
