@@ -20,6 +20,7 @@ from resilient_provider.testing import (
     YahooBodyGenerator,
     YahooRoutingSession,
 )
+from tests.unit.testing.real_clients import private_yfinance, yfinance_info
 from tests.yahoo_fixtures import RecordedYahooBodies, recorded_quote_summary, requires_fixtures
 
 QS = "https://query2.finance.yahoo.com/v10/finance/quoteSummary/{}"
@@ -504,27 +505,6 @@ def test_recorded_bodies_can_be_served(session: YahooRoutingSession) -> None:
 
 
 # --- the real libraries against it -------------------------------------------------------------------
-
-def private_yfinance(yahoo: FakeYahooServer) -> Any:
-    """A YfData of our own: yfinance's process-wide singleton keeps its session."""
-    from yfinance.data import SingletonMeta, YfData
-
-    class Fresh(SingletonMeta):  # type: ignore[misc]
-        def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - a metaclass method
-            return type.__call__(cls, *args, **kwargs)
-
-    class PrivateYfData(YfData, metaclass=Fresh):  # type: ignore[misc]
-        pass
-
-    return PrivateYfData(session=yahoo.session(timeout_s=5))
-
-
-def yfinance_info(data: Any, symbol: str) -> dict[str, Any]:
-    from yfinance.scrapers.quote import Quote
-
-    info: dict[str, Any] = Quote(data, symbol).info  # what Ticker(symbol).info reads
-    return info
-
 
 def test_yfinance_info_reads_the_fake(yahoo: FakeYahooServer) -> None:
     yahoo.bodies.set_price("AAPL", 187.25)  # type: ignore[attr-defined]
