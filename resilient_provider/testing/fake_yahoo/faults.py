@@ -26,6 +26,9 @@ PER_SYMBOL_KINDS = ("not_found", "empty_result")
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 
+#: Yahoo's 429 body, plain text (also seen without the CRLF, and as ``Edge: Too Many Requests``).
+RATE_LIMIT_BODY = "Too Many Requests\r\n"
+
 Body = str | bytes | dict[str, Any]
 
 
@@ -71,8 +74,7 @@ class Fault:
             raise ValueError(f"retry_after_s must be >= 0, got {retry_after_s!r}")
         headers = () if retry_after_s is None else (
             ("Retry-After", str(math.ceil(retry_after_s))),)
-        return cls("rate_limited", 429, "Too Many Requests\r\n", "text/plain;charset=utf-8",
-                   headers)
+        return cls("rate_limited", 429, RATE_LIMIT_BODY, "text/plain;charset=utf-8", headers)
 
     @classmethod
     def server_error(cls, code: int = 500, body: Body | None = None) -> Fault:

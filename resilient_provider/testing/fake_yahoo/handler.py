@@ -1,8 +1,9 @@
 """The fake Yahoo's HTTP plumbing: a threading server whose connections ``stop()`` can cut, and
 the handler that turns one request into an answer.
 
-Per request: the fault rules, then the answer (crumb check included). Everything is logged.
-The handler knows its fake Yahoo only through :class:`YahooSide`.
+Per request, in Yahoo's order: the throttle (Yahoo's edge refuses before anything else looks at
+the request), then the fault rules, then the answer (crumb check included). Everything is
+logged. The handler knows its fake Yahoo only through :class:`YahooSide`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...providers.routing import ORIGINAL_HOST_HEADER
 from .answers import Answer, YahooResponder, classify, error_envelope
 from .faults import DATA_ROUTES, FaultPlan
 from .request_log import RequestRecord
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,15 @@ class YahooSide(Protocol):
     latency_s: float
     hang_limit_s: float
     stopping: threading.Event
+
+    @property
+    def current_throttle(self) -> Throttle | None:
+        """The throttle in force, if any."""
+        ...
+
+    def now(self) -> float:
+        """The server clock's reading."""
+        ...
 
     def record(self, record: RequestRecord) -> None:
         """Log one request."""
@@ -112,43 +123,52 @@ class YahooHandler(BaseHTTPRequestHandler):
         if length:  # yfinance sends a form body even with a GET; drain it for keep-alive
             self.rfile.read(length)
         yahoo = self.yahoo
+        arrived_s = yahoo.now()
+        client = str(self.client_address[0])
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         host = (self.headers.get(ORIGINAL_HOST_HEADER) or "").lower()
         route, symbols = classify(host, parts.path, query)
         crumb_ok = yahoo.responder.crumb_valid(query)
 
-        rule = yahoo.faults.pick(route, symbols)
-        fault = rule.fault if rule is not None else None
-        kind = fault.kind if fault is not None else None
+        def record(status: int | None, fault: str | None, reason: str | None = None) -> None:
+            yahoo.record(RequestRecord(route, method, host, parts.path, symbols, status, fault,
+                                       crumb_ok, client, reason, arrived_s))
 
-        def record(status: int | None) -> None:
-            yahoo.record(RequestRecord(route, method, host, parts.path, symbols, status, kind,
-                                       crumb_ok))
-
-        if kind == "hang":
-            record(None)
-            yahoo.stopping.wait(yahoo.hang_limit_s)
-            self.close_connection = True
-            return
-        if kind == "connection_reset":
-            record(None)
-            self._reset()
-            return
-        delay = fault.delay_s if fault is not None and kind == "slow" else 0.0
-        if route in DATA_ROUTES:
-            delay += yahoo.latency_s
-        if delay:
-            yahoo.stopping.wait(delay)
-        try:
-            answer = yahoo.responder.answer(route, parts.path, symbols, query, fault, rule)
-        except Exception as exc:  # a broken BodySource: say so in the response, not a reset
-            log.exception("fake Yahoo: answering %s %s failed", method, self.path)
-            answer = Answer(500, json.dumps(error_envelope(
-                route, "Internal Server Error", f"fake Yahoo body source failed: {exc!r}"))
-                .encode())
-        record(answer.status)
-        self._send(answer)
+        throttle = yahoo.current_throttle
+        admission = (throttle.admission(client, route) if throttle is not None
+                     else contextlib.nullcontext(None))
+        with admission as refused:
+            if refused is not None and throttle is not None:
+                record(throttle.answer.status, "throttled", refused)
+                self._send(throttle.answer)
+                return
+            rule = yahoo.faults.pick(route, symbols)
+            fault = rule.fault if rule is not None else None
+            kind = fault.kind if fault is not None else None
+            if kind == "hang":
+                record(None, kind)
+                yahoo.stopping.wait(yahoo.hang_limit_s)
+                self.close_connection = True
+                return
+            if kind == "connection_reset":
+                record(None, kind)
+                self._reset()
+                return
+            delay = fault.delay_s if fault is not None and kind == "slow" else 0.0
+            if route in DATA_ROUTES:
+                delay += yahoo.latency_s
+            if delay:
+                yahoo.stopping.wait(delay)
+            try:
+                answer = yahoo.responder.answer(route, parts.path, symbols, query, fault, rule)
+            except Exception as exc:  # a broken BodySource: say so in the response, not a reset
+                log.exception("fake Yahoo: answering %s %s failed", method, self.path)
+                answer = Answer(500, json.dumps(error_envelope(
+                    route, "Internal Server Error", f"fake Yahoo body source failed: {exc!r}"))
+                    .encode())
+            record(answer.status, kind)
+            self._send(answer)
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)

@@ -1,10 +1,12 @@
-"""The fake Yahoo's request log: every request, and what the server did with it.
+"""The fake Yahoo's request log: every request, what the server did with it, when, for whom.
 
-Tests and benchmarks count from it server-side instead of trusting what a client says it sent.
+Tests and benchmarks count from it server-side — requests and 429s per route, per window of
+time — instead of trusting what a client says it sent.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +17,11 @@ class RequestRecord:
     """One request the server received, and what it did with it.
 
     ``status`` is None when no response was sent (a hang or a connection reset); ``fault`` is
-    the kind of the fault applied, if any; ``crumb_ok`` says whether the request carried a
-    crumb this server issued and still honours.
+    the kind of the fault applied, if any, or ``"throttled"`` when the throttle refused the
+    request, with ``reason`` saying why (``"sliding_window"``, ``"token_bucket"``,
+    ``"in_flight"`` or ``"penalty_box"``); ``crumb_ok`` says whether the request carried a
+    crumb this server issued and still honours. ``client`` is the source address the throttle
+    counts by, ``at_s`` the server clock's reading when the request arrived.
     """
 
     route: str
@@ -27,20 +32,24 @@ class RequestRecord:
     status: int | None
     fault: str | None
     crumb_ok: bool
+    client: str = ""
+    reason: str | None = None
+    at_s: float = 0.0
 
 
 Filter = Callable[[RequestRecord], bool]
 
 
-def matcher(*, route: str | None = None, symbol: str | None = None,
-            status: int | None = None) -> Filter:
+def matcher(*, route: str | None = None, symbol: str | None = None, status: int | None = None,
+            fault: str | None = None) -> Filter:
     """A predicate true for records matching every filter given (a symbol: among its symbols)."""
     wanted = symbol.upper() if symbol else None
 
     def matches(r: RequestRecord) -> bool:
         return ((route is None or r.route == route)
                 and (wanted is None or wanted in r.symbols)
-                and (status is None or r.status == status))
+                and (status is None or r.status == status)
+                and (fault is None or r.fault == fault))
 
     return matches
 
@@ -70,3 +79,21 @@ class RequestLog:
     def count(self, matches: Filter) -> int:
         """How many records ``matches`` accepts."""
         return sum(1 for r in self.records() if matches(r))
+
+    def per_window(self, window_s: float, matches: Filter) -> list[int]:
+        """Matching records per ``window_s`` window of arrival time, oldest window first.
+
+        Windows are laid from the first logged request (matching or not) to the last, empty
+        ones included, so the lists of two filters line up window by window.
+        """
+        if isinstance(window_s, bool) or not window_s > 0 or math.isinf(window_s):
+            raise ValueError(f"window_s must be a finite number > 0, got {window_s!r}")
+        records = self.records()
+        if not records:
+            return []
+        start = min(r.at_s for r in records)
+        windows = [0] * (int((max(r.at_s for r in records) - start) // window_s) + 1)
+        for r in records:
+            if matches(r):
+                windows[int((r.at_s - start) // window_s)] += 1
+        return windows

@@ -3,30 +3,34 @@
 It answers what the two libraries request for ticker info — the cookie/crumb handshake (and
 yfinance's consent-form fallback), ``/v10/finance/quoteSummary/{SYM}``, ``/v7/finance/quote``
 and ``/ws/fundamentals-timeseries/…`` — in Yahoo's real shapes, enforces the crumb like Yahoo
-(401 ``Invalid Crumb``), logs every request, and injects faults per route and symbol. Clients
-reach it through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
+(401 ``Invalid Crumb``), logs every request, injects faults per route and symbol, and can
+throttle each client the way Yahoo is reported to (:mod:`.throttle`). Clients reach it
+through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
 ``https://*.yahoo.com/…`` here and names the original host in a header.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Self
 
 from ...providers.routing import YahooRoutingSession
 from .answers import YahooResponder
 from .bodies import BodySource, YahooBodyGenerator
-from .faults import Fault, FaultPlan, FaultRule
+from .faults import RATE_LIMIT_BODY, Fault, FaultPlan, FaultRule
 from .handler import LoopbackServer, YahooHandler
 from .request_log import RequestLog, RequestRecord, matcher
+from .throttle import THROTTLED_ROUTES, Limit, PenaltyBox, Throttle
 
 __all__ = ["FakeYahooServer", "RequestRecord"]
 
 
 class FakeYahooServer:
-    """Yahoo Finance on loopback, with deterministic bodies and injectable faults.
+    """Yahoo Finance on loopback, with deterministic bodies, injectable faults and a per-client
+    throttle.
 
     Args:
         seed: seeds the body generator, the crumbs and the faults' probability rolls.
@@ -34,11 +38,13 @@ class FakeYahooServer:
         unknown_symbols: symbols answered as Yahoo answers a symbol it does not know.
         bodies: where bodies come from (default: :class:`YahooBodyGenerator` of ``seed``).
         hang_limit_s: how long a ``Fault.hang()`` holds its connection at most.
+        clock: seconds for the throttle and the log's ``at_s`` (tests pass a fake clock).
     """
 
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
                  unknown_symbols: Iterable[str] = ("NOSUCH",), bodies: BodySource | None = None,
-                 hang_limit_s: float = 30.0) -> None:
+                 hang_limit_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not latency_s >= 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
         if not hang_limit_s > 0:
@@ -51,8 +57,10 @@ class FakeYahooServer:
         self.responder = YahooResponder(
             seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
         self.faults = FaultPlan(seed)
+        self.clock = clock
         self.stopping = threading.Event()
         self._log = RequestLog()
+        self._throttle: Throttle | None = None
         self._httpd: LoopbackServer | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -96,19 +104,57 @@ class FakeYahooServer:
         """A new curl_cffi session whose Yahoo requests come here (timeouts capped)."""
         return YahooRoutingSession(self.base_url, timeout_s=timeout_s)
 
-    # --- faults, crumbs, log -------------------------------------------------------------------
+    # --- faults, throttle, crumbs, log -------------------------------------------------------
 
     def inject(self, fault: Fault, *, route: str | Iterable[str] = "any",
                symbols: Iterable[str] | None = None, times: int | None = None,
                probability: float = 1.0) -> FaultRule:
         """Apply ``fault`` to requests for ``route`` (and, if given, any of ``symbols``).
 
-        Rules are tried in the order they were added; the first one that matches and whose
-        ``probability`` roll (on the server's seeded RNG) succeeds is applied, and its
-        ``times`` counted down (the rule goes at 0). Raises ValueError naming a bad argument.
+        Rules are tried in the order they were added, after the throttle; the first one that
+        matches and whose ``probability`` roll (on the server's seeded RNG) succeeds is
+        applied, and its ``times`` counted down (the rule goes at 0). Raises ValueError naming
+        a bad argument.
         """
         return self.faults.add(fault, route=route, symbols=symbols, times=times,
                                probability=probability)
+
+    def throttle(self, limit: Limit | None = None, *, penalty: PenaltyBox | None = None,
+                 max_in_flight: int | None = None,
+                 routes: str | Iterable[str] = THROTTLED_ROUTES,
+                 retry_after_s: float | None = None, body: str = RATE_LIMIT_BODY) -> None:
+        """Limit every client (source address) the way Yahoo is reported to; see
+        :mod:`.throttle`. Replaces the throttle in force, with fresh per-client state.
+
+        Args:
+            limit: :class:`SlidingWindow` or :class:`TokenBucket` (None: only ``max_in_flight``).
+            penalty: a :class:`PenaltyBox` on top: enough 429s soon enough, and the client is
+                refused everything on ``routes`` for a while.
+            max_in_flight: refuse a request while this many of the client's are being answered.
+            routes: the routes throttled (default: the crumb and the data routes).
+            retry_after_s: send ``Retry-After`` (rounded up to whole seconds) with each 429;
+                Yahoo sends none, so neither does the default.
+            body: the 429's plain-text body (Yahoo also sends ``"Edge: Too Many Requests"``).
+
+        Raises ValueError naming a bad argument. Refusals are logged with ``fault="throttled"``
+        and the ``reason``; they use up no fault rule.
+        """
+        self._throttle = Throttle(limit, penalty=penalty, max_in_flight=max_in_flight,
+                                  routes=routes, retry_after_s=retry_after_s, body=body,
+                                  clock=self.clock)
+
+    def clear_throttle(self) -> None:
+        """Stop throttling (requests in flight finish under the old throttle)."""
+        self._throttle = None
+
+    @property
+    def current_throttle(self) -> Throttle | None:
+        """The throttle in force, if any."""
+        return self._throttle
+
+    def now(self) -> float:
+        """The server clock's reading."""
+        return self.clock()
 
     def clear_faults(self) -> None:
         """Remove every fault rule."""
@@ -130,9 +176,20 @@ class FakeYahooServer:
         return self._log.records()
 
     def count(self, route: str | None = None, symbol: str | None = None,
-              status: int | None = None) -> int:
+              status: int | None = None, *, fault: str | None = None) -> int:
         """How many logged requests match every filter given (a symbol: among its symbols)."""
-        return self._log.count(matcher(route=route, symbol=symbol, status=status))
+        return self._log.count(matcher(route=route, symbol=symbol, status=status, fault=fault))
+
+    def count_per_window(self, window_s: float = 1.0, *, route: str | None = None,
+                         symbol: str | None = None, status: int | None = None,
+                         fault: str | None = None) -> list[int]:
+        """Logged requests matching the filters, per ``window_s`` of the server clock.
+
+        The windows run from the first logged request to the last, empty ones included, so
+        ``count_per_window(status=429)`` lines up with ``count_per_window()``.
+        """
+        return self._log.per_window(window_s, matcher(
+            route=route, symbol=symbol, status=status, fault=fault))
 
     def reset_log(self) -> None:
         """Forget the requests logged so far."""
