@@ -2,19 +2,19 @@
 
 ``FakeYahooServer`` serves Yahoo's info endpoints on 127.0.0.1 with bodies from a
 ``BodySource`` (default: the deterministic ``YahooBodyGenerator``), faults injected with
-``Fault`` rules (per route and symbol), and a per-client throttle modelled on Yahoo's
-(``SlidingWindow`` or ``TokenBucket``, a ``PenaltyBox``, a cap in flight).
-``YahooRoutingSession`` (a curl_cffi Session) sends a library's Yahoo requests there.
+``Fault`` rules (per route, symbol, or the library that sent the request), and a per-client
+throttle modelled on Yahoo's (``SlidingWindow`` or ``TokenBucket``, a ``PenaltyBox``, a cap in
+flight). ``YahooRoutingSession`` (a curl_cffi Session) sends a library's Yahoo requests there.
 """
 
 from ...providers.routing import YahooRoutingSession
 from .bodies import BodySource, YahooBodyGenerator
 from .facts import quote_type_of
-from .faults import RATE_LIMIT_BODY, Fault, FaultRule
+from .faults import LIBRARIES, RATE_LIMIT_BODY, Fault, FaultRule
 from .request_log import RequestRecord
 from .server import FakeYahooServer
 from .throttle import THROTTLED_ROUTES, Limit, PenaltyBox, SlidingWindow, TokenBucket
 
-__all__ = ["RATE_LIMIT_BODY", "THROTTLED_ROUTES", "BodySource", "FakeYahooServer", "Fault",
-           "FaultRule", "Limit", "PenaltyBox", "RequestRecord", "SlidingWindow", "TokenBucket",
-           "YahooBodyGenerator", "YahooRoutingSession", "quote_type_of"]
+__all__ = ["LIBRARIES", "RATE_LIMIT_BODY", "THROTTLED_ROUTES", "BodySource", "FakeYahooServer",
+           "Fault", "FaultRule", "Limit", "PenaltyBox", "RequestRecord", "SlidingWindow",
+           "TokenBucket", "YahooBodyGenerator", "YahooRoutingSession", "quote_type_of"]

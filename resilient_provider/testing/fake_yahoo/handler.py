@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from ...providers.routing import ORIGINAL_HOST_HEADER
 from .answers import Answer, YahooResponder, classify, error_envelope
 from .faults import DATA_ROUTES, FaultPlan
+from .fingerprint import LibraryIdentifier
 from .request_log import RequestRecord
 from .throttle import Throttle
 
@@ -36,6 +37,7 @@ class YahooSide(Protocol):
 
     responder: YahooResponder
     faults: FaultPlan
+    identifier: LibraryIdentifier
     latency_s: float
     hang_limit_s: float
     stopping: threading.Event
@@ -129,11 +131,12 @@ class YahooHandler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         host = (self.headers.get(ORIGINAL_HOST_HEADER) or "").lower()
         route, symbols = classify(host, parts.path, query)
+        library = yahoo.identifier.identify(route, host, query, self.headers.get("Cookie"))
         crumb_ok = yahoo.responder.crumb_valid(query)
 
         def record(status: int | None, fault: str | None, reason: str | None = None) -> None:
             yahoo.record(RequestRecord(route, method, host, parts.path, symbols, status, fault,
-                                       crumb_ok, client, reason, arrived_s))
+                                       crumb_ok, client, library, reason, arrived_s))
 
         throttle = yahoo.current_throttle
         admission = (throttle.admission(client, route) if throttle is not None
@@ -143,7 +146,7 @@ class YahooHandler(BaseHTTPRequestHandler):
                 record(throttle.answer.status, "throttled", refused)
                 self._send(throttle.answer)
                 return
-            rule = yahoo.faults.pick(route, symbols)
+            rule = yahoo.faults.pick(route, symbols, library)
             fault = rule.fault if rule is not None else None
             kind = fault.kind if fault is not None else None
             if kind == "hang":
@@ -167,6 +170,9 @@ class YahooHandler(BaseHTTPRequestHandler):
                 answer = Answer(500, json.dumps(error_envelope(
                     route, "Internal Server Error", f"fake Yahoo body source failed: {exc!r}"))
                     .encode())
+            if route == "cookie":
+                yahoo.identifier.learn((v for k, v in answer.headers if k == "Set-Cookie"),
+                                       library)
             record(answer.status, kind)
             self._send(answer)
 

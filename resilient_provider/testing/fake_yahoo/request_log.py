@@ -1,7 +1,7 @@
 """The fake Yahoo's request log: every request, what the server did with it, when, for whom.
 
-Tests and benchmarks count from it server-side — requests and 429s per route, per window of
-time — instead of trusting what a client says it sent.
+Tests and benchmarks count from it server-side — requests and 429s per route, per library,
+per window of time — instead of trusting what a client says it sent.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ class RequestRecord:
     request, with ``reason`` saying why (``"sliding_window"``, ``"token_bucket"``,
     ``"in_flight"`` or ``"penalty_box"``); ``crumb_ok`` says whether the request carried a
     crumb this server issued and still honours. ``client`` is the source address the throttle
-    counts by, ``at_s`` the server clock's reading when the request arrived.
+    counts by, ``library`` the library the server took the request for (None: it could not
+    tell), ``at_s`` the server clock's reading when the request arrived.
     """
 
     route: str
@@ -33,6 +34,7 @@ class RequestRecord:
     fault: str | None
     crumb_ok: bool
     client: str = ""
+    library: str | None = None
     reason: str | None = None
     at_s: float = 0.0
 
@@ -41,7 +43,7 @@ Filter = Callable[[RequestRecord], bool]
 
 
 def matcher(*, route: str | None = None, symbol: str | None = None, status: int | None = None,
-            fault: str | None = None) -> Filter:
+            fault: str | None = None, library: str | None = None) -> Filter:
     """A predicate true for records matching every filter given (a symbol: among its symbols)."""
     wanted = symbol.upper() if symbol else None
 
@@ -49,7 +51,8 @@ def matcher(*, route: str | None = None, symbol: str | None = None, status: int 
         return ((route is None or r.route == route)
                 and (wanted is None or wanted in r.symbols)
                 and (status is None or r.status == status)
-                and (fault is None or r.fault == fault))
+                and (fault is None or r.fault == fault)
+                and (library is None or r.library == library))
 
     return matches
 

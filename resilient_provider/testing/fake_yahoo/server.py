@@ -3,8 +3,8 @@
 It answers what the two libraries request for ticker info — the cookie/crumb handshake (and
 yfinance's consent-form fallback), ``/v10/finance/quoteSummary/{SYM}``, ``/v7/finance/quote``
 and ``/ws/fundamentals-timeseries/…`` — in Yahoo's real shapes, enforces the crumb like Yahoo
-(401 ``Invalid Crumb``), logs every request, injects faults per route and symbol, and can
-throttle each client the way Yahoo is reported to (:mod:`.throttle`). Clients reach it
+(401 ``Invalid Crumb``), logs every request, injects faults per route, symbol and library, and
+can throttle each client the way Yahoo is reported to (:mod:`.throttle`). Clients reach it
 through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
 ``https://*.yahoo.com/…`` here and names the original host in a header.
 """
@@ -21,6 +21,7 @@ from ...providers.routing import YahooRoutingSession
 from .answers import YahooResponder
 from .bodies import BodySource, YahooBodyGenerator
 from .faults import RATE_LIMIT_BODY, Fault, FaultPlan, FaultRule
+from .fingerprint import LibraryIdentifier
 from .handler import LoopbackServer, YahooHandler
 from .request_log import RequestLog, RequestRecord, matcher
 from .throttle import THROTTLED_ROUTES, Limit, PenaltyBox, Throttle
@@ -57,6 +58,7 @@ class FakeYahooServer:
         self.responder = YahooResponder(
             seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
         self.faults = FaultPlan(seed)
+        self.identifier = LibraryIdentifier()
         self.clock = clock
         self.stopping = threading.Event()
         self._log = RequestLog()
@@ -108,8 +110,9 @@ class FakeYahooServer:
 
     def inject(self, fault: Fault, *, route: str | Iterable[str] = "any",
                symbols: Iterable[str] | None = None, times: int | None = None,
-               probability: float = 1.0) -> FaultRule:
-        """Apply ``fault`` to requests for ``route`` (and, if given, any of ``symbols``).
+               probability: float = 1.0, library: str | None = None) -> FaultRule:
+        """Apply ``fault`` to requests for ``route`` (and, if given, any of ``symbols``, sent
+        by ``library``: ``"yfinance"`` or ``"yahooquery"``, see :mod:`.fingerprint`).
 
         Rules are tried in the order they were added, after the throttle; the first one that
         matches and whose ``probability`` roll (on the server's seeded RNG) succeeds is
@@ -117,7 +120,17 @@ class FakeYahooServer:
         a bad argument.
         """
         return self.faults.add(fault, route=route, symbols=symbols, times=times,
-                               probability=probability)
+                               probability=probability, library=library)
+
+    def block_library(self, library: str, *, route: str | Iterable[str] = THROTTLED_ROUTES,
+                      retry_after_s: float | None = None) -> FaultRule:
+        """Answer 429 (Yahoo's text body) to one library's requests while the other works:
+        Yahoo blocking a library's fingerprint or crumb handling, not the IP.
+
+        The same as ``inject(Fault.rate_limited(retry_after_s), route=route,
+        library=library)``; ``remove()`` the rule to lift the block.
+        """
+        return self.inject(Fault.rate_limited(retry_after_s), route=route, library=library)
 
     def throttle(self, limit: Limit | None = None, *, penalty: PenaltyBox | None = None,
                  max_in_flight: int | None = None,
@@ -176,20 +189,22 @@ class FakeYahooServer:
         return self._log.records()
 
     def count(self, route: str | None = None, symbol: str | None = None,
-              status: int | None = None, *, fault: str | None = None) -> int:
+              status: int | None = None, *, fault: str | None = None,
+              library: str | None = None) -> int:
         """How many logged requests match every filter given (a symbol: among its symbols)."""
-        return self._log.count(matcher(route=route, symbol=symbol, status=status, fault=fault))
+        return self._log.count(matcher(route=route, symbol=symbol, status=status, fault=fault,
+                                       library=library))
 
     def count_per_window(self, window_s: float = 1.0, *, route: str | None = None,
                          symbol: str | None = None, status: int | None = None,
-                         fault: str | None = None) -> list[int]:
+                         fault: str | None = None, library: str | None = None) -> list[int]:
         """Logged requests matching the filters, per ``window_s`` of the server clock.
 
         The windows run from the first logged request to the last, empty ones included, so
         ``count_per_window(status=429)`` lines up with ``count_per_window()``.
         """
         return self._log.per_window(window_s, matcher(
-            route=route, symbol=symbol, status=status, fault=fault))
+            route=route, symbol=symbol, status=status, fault=fault, library=library))
 
     def reset_log(self) -> None:
         """Forget the requests logged so far."""

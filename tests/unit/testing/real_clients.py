@@ -1,5 +1,5 @@
-"""The real libraries driven at a fake Yahoo, shared by the fake's test files: yfinance the way
-``Ticker(...).info`` drives Yahoo, with a session of its own."""
+"""The real yfinance and yahooquery, driven at a fake Yahoo the way ``Ticker(...).info`` and
+yahooquery's ``Ticker`` drive Yahoo (the adapters' own set-up, without the adapters)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,11 @@ def yfinance_info(data: Any, symbol: str) -> dict[str, Any]:
     info: dict[str, Any] = Quote(data, symbol).info
     return info
 
+
+def yahooquery_ticker(yahoo: FakeYahooServer, symbols: list[str]) -> Any:
+    """A yahooquery Ticker whose session went through yahooquery's own cookie set-up (as
+    ``YahooQueryProvider(base_url=...)`` builds it); the constructor fetches the crumb."""
+    from yahooquery import Ticker
+    from yahooquery.session_management import setup_session
+
+    return Ticker(symbols, session=setup_session(yahoo.session(timeout_s=5)))

@@ -14,6 +14,7 @@ from curl_cffi.requests import exceptions as curl_exc
 
 from resilient_provider.testing import FakeClock, FakeYahooServer, Fault, YahooRoutingSession
 from resilient_provider.testing.fake_yahoo import Limit, PenaltyBox, SlidingWindow, TokenBucket
+from tests.unit.testing.real_clients import private_yfinance, yahooquery_ticker, yfinance_info
 
 QS = "https://query2.finance.yahoo.com/v10/finance/quoteSummary/AAPL"
 CRUMB = "https://query1.finance.yahoo.com/v1/test/getcrumb"
@@ -170,6 +171,16 @@ def test_a_new_throttle_starts_with_fresh_budgets(yahoo: FakeYahooServer,
     statuses(session, 2)
     yahoo.throttle(SlidingWindow(1))
     assert statuses(session, 2) == [200, 429]
+
+
+def test_both_libraries_share_one_ips_budget(yahoo: FakeYahooServer) -> None:
+    yahoo.throttle(SlidingWindow(4, window_s=60))
+    assert yfinance_info(private_yfinance(yahoo), "AAPL")["regularMarketPrice"] > 0
+    yahooquery = yahooquery_ticker(yahoo, ["AAPL"])  # its crumb request is the fifth
+    assert "Too Many Requests" in str(yahooquery.crumb)
+    assert {r.library for r in yahoo.requests if r.status == 200 and r.route != "cookie"} == \
+        {"yfinance"}
+    assert yahoo.count(status=429, library="yahooquery") == 1
 
 
 # --- the log --------------------------------------------------------------------------------------
