@@ -5,6 +5,7 @@
 ``Fault`` rules (per route, symbol, or the library that sent the request), and a per-client
 throttle modelled on Yahoo's (``SlidingWindow`` or ``TokenBucket``, a ``PenaltyBox``, a cap in
 flight). ``YahooRoutingSession`` (a curl_cffi Session) sends a library's Yahoo requests there.
+``python -m resilient_provider.testing.fake_yahoo`` runs one from the command line.
 """
 
 from ...providers.routing import YahooRoutingSession

@@ -39,17 +39,20 @@ class FakeYahooServer:
         unknown_symbols: symbols answered as Yahoo answers a symbol it does not know.
         bodies: where bodies come from (default: :class:`YahooBodyGenerator` of ``seed``).
         hang_limit_s: how long a ``Fault.hang()`` holds its connection at most.
+        port: the port to listen on (0: a free one, picked when the server starts).
         clock: seconds for the throttle and the log's ``at_s`` (tests pass a fake clock).
     """
 
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
                  unknown_symbols: Iterable[str] = ("NOSUCH",), bodies: BodySource | None = None,
-                 hang_limit_s: float = 30.0,
+                 hang_limit_s: float = 30.0, port: int = 0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not latency_s >= 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
         if not hang_limit_s > 0:
             raise ValueError(f"hang_limit_s must be > 0, got {hang_limit_s!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         if isinstance(unknown_symbols, str):  # "NOSUCH" would otherwise mean its letters
             unknown_symbols = (unknown_symbols,)
         self.seed = seed
@@ -59,6 +62,7 @@ class FakeYahooServer:
             seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
         self.faults = FaultPlan(seed)
         self.identifier = LibraryIdentifier()
+        self.port = port
         self.clock = clock
         self.stopping = threading.Event()
         self._log = RequestLog()
@@ -68,11 +72,14 @@ class FakeYahooServer:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Listen on a free port of 127.0.0.1 and serve in a background thread."""
+        """Listen on 127.0.0.1 (``port``, or a free port) and serve in a background thread.
+
+        Raises OSError if the port is taken.
+        """
         if self._httpd is not None:
             return self
         handler = type("Handler", (YahooHandler,), {"yahoo": self})
-        httpd = LoopbackServer(("127.0.0.1", 0), handler)
+        httpd = LoopbackServer(("127.0.0.1", self.port), handler)
         self.stopping.clear()
         self._httpd = httpd
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -460,6 +461,33 @@ def test_stop_cuts_open_connections_and_start_stop_are_idempotent() -> None:
         server.stop()
         with pytest.raises(curl_exc.ConnectionError):
             client.get(CRUMB)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_the_server_listens_on_the_port_it_is_given() -> None:
+    port = free_port()
+    with FakeYahooServer(port=port) as yahoo, yahoo.session() as client:
+        assert yahoo.base_url == f"http://127.0.0.1:{port}"
+        assert client.get(CRUMB).status_code == 200
+
+
+def test_a_taken_port_fails_to_start() -> None:
+    with FakeYahooServer() as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            FakeYahooServer(port=port).start()
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 1.5, True])
+def test_a_bad_port_names_the_bad_value(port: Any) -> None:
+    with pytest.raises(ValueError, match=str(port)):
+        FakeYahooServer(port=port)
 
 
 def test_base_url_needs_a_running_server() -> None:
