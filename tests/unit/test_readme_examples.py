@@ -83,3 +83,32 @@ def test_the_health_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert lines[0] == "up"
     assert [line.split()[:2] for line in lines[1:]] == [
         ["yfinance", "up"], ["yahooquery", "up"], ["cache", "up"]]
+
+
+def block_after(heading: str, language: str) -> str:
+    text = README.read_text()
+    match = re.search(rf"```{language}\n(.*?)```", text[text.index(heading):], re.S)
+    assert match, f"no {language} block after {heading!r}"
+    return textwrap.dedent(match.group(1))
+
+
+README_FAKE_URL = "http://127.0.0.1:8765"
+
+
+def test_the_offline_code_example_reads_the_fake_yahoo(capsys: pytest.CaptureFixture[str]) -> None:
+    code = block_after("#### Try it offline", "python")
+    assert README_FAKE_URL in code
+    with FakeYahooServer(seed=4) as yahoo:
+        exec(code.replace(README_FAKE_URL, yahoo.base_url), {})
+    assert float(capsys.readouterr().out) > 0
+    assert yahoo.count(route="quoteSummary", symbol="AAPL", status=200) == 1
+
+
+def test_the_offline_config_example_sends_both_adapters_to_the_fake(tmp_path: Path) -> None:
+    from resilient_provider import Settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text(block_after("#### Try it offline", "yaml"))
+    settings = Settings.from_yaml(config)
+    assert [(p.name, p.options) for p in settings.providers] == [
+        ("yfinance", {"base_url": README_FAKE_URL}), ("yahooquery", {"base_url": README_FAKE_URL})]

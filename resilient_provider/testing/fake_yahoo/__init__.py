@@ -1,16 +1,21 @@
 """A loopback fake Yahoo Finance for the real yfinance and yahooquery, with fault injection.
 
 ``FakeYahooServer`` serves Yahoo's info endpoints on 127.0.0.1 with bodies from a
-``BodySource`` (default: the deterministic ``YahooBodyGenerator``) and faults injected with
-``Fault`` rules; ``YahooRoutingSession`` (a curl_cffi Session) sends a library's Yahoo
-requests there.
+``BodySource`` (default: the deterministic ``YahooBodyGenerator``), faults injected with
+``Fault`` rules (per route, symbol, or the library that sent the request), and a per-client
+throttle modelled on Yahoo's (``SlidingWindow`` or ``TokenBucket``, a ``PenaltyBox``, a cap in
+flight). ``YahooRoutingSession`` (a curl_cffi Session) sends a library's Yahoo requests there.
+``python -m resilient_provider.testing.fake_yahoo`` runs one from the command line.
 """
 
 from ...providers.routing import YahooRoutingSession
 from .bodies import BodySource, YahooBodyGenerator
 from .facts import quote_type_of
-from .faults import Fault, FaultRule
-from .server import FakeYahooServer, RequestRecord
+from .faults import LIBRARIES, RATE_LIMIT_BODY, Fault, FaultRule
+from .request_log import RequestRecord
+from .server import FakeYahooServer
+from .throttle import THROTTLED_ROUTES, Limit, PenaltyBox, SlidingWindow, TokenBucket
 
-__all__ = ["BodySource", "FakeYahooServer", "Fault", "FaultRule", "RequestRecord",
-           "YahooBodyGenerator", "YahooRoutingSession", "quote_type_of"]
+__all__ = ["LIBRARIES", "RATE_LIMIT_BODY", "THROTTLED_ROUTES", "BodySource", "FakeYahooServer",
+           "Fault", "FaultRule", "Limit", "PenaltyBox", "RequestRecord", "SlidingWindow",
+           "TokenBucket", "YahooBodyGenerator", "YahooRoutingSession", "quote_type_of"]

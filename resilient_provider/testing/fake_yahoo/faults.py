@@ -1,8 +1,9 @@
 """Faults the fake Yahoo injects, and the rules that decide which request gets which.
 
 A :class:`Fault` says what goes wrong (a 429, a hang, a truncated body…); a :class:`FaultRule`
-says where (routes, symbols), how often (``times``) and how likely (``probability``, rolled on
-the server's seeded RNG, so a given sequence of requests always meets the same faults).
+says where (routes, symbols, the library that sent the request), how often (``times``) and how
+likely (``probability``, rolled on the server's seeded RNG, so a given sequence of requests
+always meets the same faults).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ DATA_ROUTES = ("quoteSummary", "quote", "timeseries")
 PER_SYMBOL_KINDS = ("not_found", "empty_result")
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+
+#: Yahoo's 429 body, plain text (also seen without the CRLF, and as ``Edge: Too Many Requests``).
+RATE_LIMIT_BODY = "Too Many Requests\r\n"
+
+#: The client libraries the fake Yahoo tells apart (see :mod:`.fingerprint`).
+LIBRARIES = ("yfinance", "yahooquery")
 
 Body = str | bytes | dict[str, Any]
 
@@ -71,8 +78,7 @@ class Fault:
             raise ValueError(f"retry_after_s must be >= 0, got {retry_after_s!r}")
         headers = () if retry_after_s is None else (
             ("Retry-After", str(math.ceil(retry_after_s))),)
-        return cls("rate_limited", 429, "Too Many Requests\r\n", "text/plain;charset=utf-8",
-                   headers)
+        return cls("rate_limited", 429, RATE_LIMIT_BODY, "text/plain;charset=utf-8", headers)
 
     @classmethod
     def server_error(cls, code: int = 500, body: Body | None = None) -> Fault:
@@ -133,7 +139,8 @@ class Fault:
 class FaultRule:
     """Where and how often a fault applies; ``remove()`` takes it off its server.
 
-    ``times`` counts down as the rule is applied (None: unlimited).
+    ``times`` counts down as the rule is applied (None: unlimited); ``library`` (None: any)
+    limits it to requests the server takes for that library's.
     """
 
     fault: Fault
@@ -142,17 +149,21 @@ class FaultRule:
     times: int | None
     probability: float
     _plan: FaultPlan | None = field(default=None, repr=False)
+    library: str | None = None
 
-    def matches(self, route: str, symbols: tuple[str, ...]) -> bool:
-        """Whether a request to ``route`` for ``symbols`` is in this rule's scope.
+    def matches(self, route: str, symbols: tuple[str, ...], library: str | None = None) -> bool:
+        """Whether a request to ``route`` for ``symbols``, sent by ``library``, is in scope.
 
         A symbols filter matches a request for any of its symbols (handshake routes carry none,
         so only rules without a filter reach them); per-symbol faults (``not_found``,
-        ``empty_result``) only ever match data routes.
+        ``empty_result``) only ever match data routes; a library filter never matches a request
+        whose library the server could not tell.
         """
         if "any" not in self.routes and route not in self.routes:
             return False
         if self.fault.kind in PER_SYMBOL_KINDS and route not in DATA_ROUTES:
+            return False
+        if self.library is not None and library != self.library:
             return False
         return self.symbols is None or any(s in self.symbols for s in symbols)
 
@@ -172,7 +183,7 @@ class FaultPlan:
 
     def add(self, fault: Fault, *, route: str | Iterable[str] = "any",
             symbols: Iterable[str] | None = None, times: int | None = None,
-            probability: float = 1.0) -> FaultRule:
+            probability: float = 1.0, library: str | None = None) -> FaultRule:
         """Add a rule; see :meth:`FakeYahooServer.inject`."""
         if not isinstance(fault, Fault):
             raise TypeError(f"fault must be a Fault (use Fault.status(...) etc.), got {fault!r}")
@@ -192,7 +203,10 @@ class FaultPlan:
         if wanted is not None and not wanted:
             raise ValueError(f"symbols must name at least one symbol (or be None), "
                              f"got {symbols!r}")
-        rule = FaultRule(fault, routes, wanted, times, probability, self)
+        if library is not None and library not in LIBRARIES:
+            raise ValueError(f"library must be one of {', '.join(LIBRARIES)} or None, "
+                             f"got {library!r}")
+        rule = FaultRule(fault, routes, wanted, times, probability, self, library)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -208,11 +222,12 @@ class FaultPlan:
         with self._lock:
             self._rules.clear()
 
-    def pick(self, route: str, symbols: tuple[str, ...]) -> FaultRule | None:
+    def pick(self, route: str, symbols: tuple[str, ...],
+             library: str | None = None) -> FaultRule | None:
         """The first matching rule whose roll succeeds, its ``times`` counted down."""
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(route, symbols):
+                if not rule.matches(route, symbols, library):
                     continue
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                     continue

@@ -3,59 +3,35 @@
 It answers what the two libraries request for ticker info — the cookie/crumb handshake (and
 yfinance's consent-form fallback), ``/v10/finance/quoteSummary/{SYM}``, ``/v7/finance/quote``
 and ``/ws/fundamentals-timeseries/…`` — in Yahoo's real shapes, enforces the crumb like Yahoo
-(401 ``Invalid Crumb``), logs every request, and injects faults per route and symbol. Clients
-reach it through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
+(401 ``Invalid Crumb``), logs every request, injects faults per route, symbol and library, and
+can throttle each client the way Yahoo is reported to (:mod:`.throttle`). Clients reach it
+through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
 ``https://*.yahoo.com/…`` here and names the original host in a header.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import socket
-import struct
-import sys
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Self
-from urllib.parse import parse_qs, urlsplit
+from typing import Self
 
-from ...providers.routing import ORIGINAL_HOST_HEADER, YahooRoutingSession
-from .answers import Answer, YahooResponder, classify, error_envelope
+from ...providers.routing import YahooRoutingSession
+from .answers import YahooResponder
 from .bodies import BodySource, YahooBodyGenerator
-from .faults import DATA_ROUTES, Fault, FaultPlan, FaultRule
+from .faults import RATE_LIMIT_BODY, Fault, FaultPlan, FaultRule
+from .fingerprint import LibraryIdentifier
+from .handler import LoopbackServer, YahooHandler
+from .request_log import RequestLog, RequestRecord, matcher
+from .throttle import THROTTLED_ROUTES, Limit, PenaltyBox, Throttle
 
-log = logging.getLogger(__name__)
-
-#: How long a reset on a reused connection waits for the client to read the first bytes.
-_RESET_READ_S = 0.01
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the server received, and what it did with it.
-
-    ``status`` is None when no response was sent (a hang or a connection reset); ``fault`` is
-    the kind of the fault applied, if any; ``crumb_ok`` says whether the request carried a
-    crumb this server issued and still honours.
-    """
-
-    route: str
-    method: str
-    host: str
-    path: str
-    symbols: tuple[str, ...]
-    status: int | None
-    fault: str | None
-    crumb_ok: bool
+__all__ = ["FakeYahooServer", "RequestRecord"]
 
 
 class FakeYahooServer:
-    """Yahoo Finance on loopback, with deterministic bodies and injectable faults.
+    """Yahoo Finance on loopback, with deterministic bodies, injectable faults and a per-client
+    throttle.
 
     Args:
         seed: seeds the body generator, the crumbs and the faults' probability rolls.
@@ -63,15 +39,20 @@ class FakeYahooServer:
         unknown_symbols: symbols answered as Yahoo answers a symbol it does not know.
         bodies: where bodies come from (default: :class:`YahooBodyGenerator` of ``seed``).
         hang_limit_s: how long a ``Fault.hang()`` holds its connection at most.
+        port: the port to listen on (0: a free one, picked when the server starts).
+        clock: seconds for the throttle and the log's ``at_s`` (tests pass a fake clock).
     """
 
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
                  unknown_symbols: Iterable[str] = ("NOSUCH",), bodies: BodySource | None = None,
-                 hang_limit_s: float = 30.0) -> None:
+                 hang_limit_s: float = 30.0, port: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not latency_s >= 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
         if not hang_limit_s > 0:
             raise ValueError(f"hang_limit_s must be > 0, got {hang_limit_s!r}")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         if isinstance(unknown_symbols, str):  # "NOSUCH" would otherwise mean its letters
             unknown_symbols = (unknown_symbols,)
         self.seed = seed
@@ -80,20 +61,26 @@ class FakeYahooServer:
         self.responder = YahooResponder(
             seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
         self.faults = FaultPlan(seed)
-        self._log: list[RequestRecord] = []
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
+        self.identifier = LibraryIdentifier()
+        self.port = port
+        self.clock = clock
+        self.stopping = threading.Event()
+        self._log = RequestLog()
+        self._throttle: Throttle | None = None
+        self._httpd: LoopbackServer | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Listen on a free port of 127.0.0.1 and serve in a background thread."""
+        """Listen on 127.0.0.1 (``port``, or a free port) and serve in a background thread.
+
+        Raises OSError if the port is taken.
+        """
         if self._httpd is not None:
             return self
-        handler = type("Handler", (_Handler,), {"yahoo": self})
-        httpd = _Server(("127.0.0.1", 0), handler)
-        self._stopping.clear()
+        handler = type("Handler", (YahooHandler,), {"yahoo": self})
+        httpd = LoopbackServer(("127.0.0.1", self.port), handler)
+        self.stopping.clear()
         self._httpd = httpd
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                          name=f"fake-yahoo-{httpd.server_address[1]}", daemon=True).start()
@@ -102,7 +89,7 @@ class FakeYahooServer:
     def stop(self) -> None:
         """Stop serving at once: hung and slow requests are released, open connections closed."""
         httpd, self._httpd = self._httpd, None
-        self._stopping.set()
+        self.stopping.set()
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -126,19 +113,68 @@ class FakeYahooServer:
         """A new curl_cffi session whose Yahoo requests come here (timeouts capped)."""
         return YahooRoutingSession(self.base_url, timeout_s=timeout_s)
 
-    # --- faults, crumbs, log -------------------------------------------------------------------
+    # --- faults, throttle, crumbs, log -------------------------------------------------------
 
     def inject(self, fault: Fault, *, route: str | Iterable[str] = "any",
                symbols: Iterable[str] | None = None, times: int | None = None,
-               probability: float = 1.0) -> FaultRule:
-        """Apply ``fault`` to requests for ``route`` (and, if given, any of ``symbols``).
+               probability: float = 1.0, library: str | None = None) -> FaultRule:
+        """Apply ``fault`` to requests for ``route`` (and, if given, any of ``symbols``, sent
+        by ``library``: ``"yfinance"`` or ``"yahooquery"``, see :mod:`.fingerprint`).
 
-        Rules are tried in the order they were added; the first one that matches and whose
-        ``probability`` roll (on the server's seeded RNG) succeeds is applied, and its
-        ``times`` counted down (the rule goes at 0). Raises ValueError naming a bad argument.
+        Rules are tried in the order they were added, after the throttle; the first one that
+        matches and whose ``probability`` roll (on the server's seeded RNG) succeeds is
+        applied, and its ``times`` counted down (the rule goes at 0). Raises ValueError naming
+        a bad argument.
         """
         return self.faults.add(fault, route=route, symbols=symbols, times=times,
-                               probability=probability)
+                               probability=probability, library=library)
+
+    def block_library(self, library: str, *, route: str | Iterable[str] = THROTTLED_ROUTES,
+                      retry_after_s: float | None = None) -> FaultRule:
+        """Answer 429 (Yahoo's text body) to one library's requests while the other works:
+        Yahoo blocking a library's fingerprint or crumb handling, not the IP.
+
+        The same as ``inject(Fault.rate_limited(retry_after_s), route=route,
+        library=library)``; ``remove()`` the rule to lift the block.
+        """
+        return self.inject(Fault.rate_limited(retry_after_s), route=route, library=library)
+
+    def throttle(self, limit: Limit | None = None, *, penalty: PenaltyBox | None = None,
+                 max_in_flight: int | None = None,
+                 routes: str | Iterable[str] = THROTTLED_ROUTES,
+                 retry_after_s: float | None = None, body: str = RATE_LIMIT_BODY) -> None:
+        """Limit every client (source address) the way Yahoo is reported to; see
+        :mod:`.throttle`. Replaces the throttle in force, with fresh per-client state.
+
+        Args:
+            limit: :class:`SlidingWindow` or :class:`TokenBucket` (None: only ``max_in_flight``).
+            penalty: a :class:`PenaltyBox` on top: enough 429s soon enough, and the client is
+                refused everything on ``routes`` for a while.
+            max_in_flight: refuse a request while this many of the client's are being answered.
+            routes: the routes throttled (default: the crumb and the data routes).
+            retry_after_s: send ``Retry-After`` (rounded up to whole seconds) with each 429;
+                Yahoo sends none, so neither does the default.
+            body: the 429's plain-text body (Yahoo also sends ``"Edge: Too Many Requests"``).
+
+        Raises ValueError naming a bad argument. Refusals are logged with ``fault="throttled"``
+        and the ``reason``; they use up no fault rule.
+        """
+        self._throttle = Throttle(limit, penalty=penalty, max_in_flight=max_in_flight,
+                                  routes=routes, retry_after_s=retry_after_s, body=body,
+                                  clock=self.clock)
+
+    def clear_throttle(self) -> None:
+        """Stop throttling (requests in flight finish under the old throttle)."""
+        self._throttle = None
+
+    @property
+    def current_throttle(self) -> Throttle | None:
+        """The throttle in force, if any."""
+        return self._throttle
+
+    def now(self) -> float:
+        """The server clock's reading."""
+        return self.clock()
 
     def clear_faults(self) -> None:
         """Remove every fault rule."""
@@ -157,146 +193,30 @@ class FakeYahooServer:
     @property
     def requests(self) -> list[RequestRecord]:
         """Every request received so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._log)
+        return self._log.records()
 
     def count(self, route: str | None = None, symbol: str | None = None,
-              status: int | None = None) -> int:
+              status: int | None = None, *, fault: str | None = None,
+              library: str | None = None) -> int:
         """How many logged requests match every filter given (a symbol: among its symbols)."""
-        wanted = symbol.upper() if symbol else None
-        return sum(1 for r in self.requests
-                   if (route is None or r.route == route)
-                   and (wanted is None or wanted in r.symbols)
-                   and (status is None or r.status == status))
+        return self._log.count(matcher(route=route, symbol=symbol, status=status, fault=fault,
+                                       library=library))
+
+    def count_per_window(self, window_s: float = 1.0, *, route: str | None = None,
+                         symbol: str | None = None, status: int | None = None,
+                         fault: str | None = None, library: str | None = None) -> list[int]:
+        """Logged requests matching the filters, per ``window_s`` of the server clock.
+
+        The windows run from the first logged request to the last, empty ones included, so
+        ``count_per_window(status=429)`` lines up with ``count_per_window()``.
+        """
+        return self._log.per_window(window_s, matcher(
+            route=route, symbol=symbol, status=status, fault=fault, library=library))
 
     def reset_log(self) -> None:
         """Forget the requests logged so far."""
-        with self._lock:
-            self._log.clear()
+        self._log.clear()
 
-    def _record(self, record: RequestRecord) -> None:
-        with self._lock:
-            self._log.append(record)
-
-
-class _Server(ThreadingHTTPServer):
-    """Threads that never block shutdown, connections that ``stop()`` can cut."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, *, is_open: bool) -> None:
-        """Remember (or forget) a client connection."""
-        with self._open_lock:
-            (self._open.add if is_open else self._open.discard)(connection)
-
-    def close_connections(self) -> None:
-        """Shut every open client connection (idle keep-alives would answer after stop)."""
-        with self._open_lock:
-            connections, self._open = list(self._open), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by its handler
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away (timed out, reset) is normal here; anything else is logged."""
-        if isinstance(sys.exc_info()[1], OSError):
-            log.debug("fake Yahoo: connection from %s ended abruptly", client_address)
-        else:
-            log.exception("fake Yahoo: error while serving %s", client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Turns one HTTP request into a :class:`YahooResponder` answer and logs it."""
-
-    yahoo: FakeYahooServer
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        """Disable Nagle (headers and body go out in two writes; with delayed ACKs every
-        keep-alive answer would wait ~40 ms) and track the connection for ``stop()``."""
-        super().setup()
-        self.answered = 0  # responses sent on this connection so far
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, is_open=True)
-
-    def finish(self) -> None:
-        """Forget the connection once it is done."""
-        self.server.track(self.connection, is_open=False)
-        with contextlib.suppress(OSError):  # reset under us: nothing left to flush
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the server keeps its own request log."""
-
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        """Answer a POST (the consent form)."""
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:  # yfinance sends a form body even with a GET; drain it for keep-alive
-            self.rfile.read(length)
-        yahoo = self.yahoo
-        parts = urlsplit(self.path)
-        query = parse_qs(parts.query)
-        host = (self.headers.get(ORIGINAL_HOST_HEADER) or "").lower()
-        route, symbols = classify(host, parts.path, query)
-        crumb_ok = yahoo.responder.crumb_valid(query)
-        rule = yahoo.faults.pick(route, symbols)
-        fault = rule.fault if rule is not None else None
-
-        def record(status: int | None) -> None:
-            yahoo._record(RequestRecord(route, method, host, parts.path, symbols, status,
-                                        fault.kind if fault else None, crumb_ok))
-
-        if fault is not None and fault.kind == "hang":
-            record(None)
-            yahoo._stopping.wait(yahoo.hang_limit_s)
-            self.close_connection = True
-            return
-        if fault is not None and fault.kind == "connection_reset":
-            record(None)
-            if self.answered:
-                # libcurl silently retries, on a fresh connection, a request whose reused
-                # keep-alive connection dies before a whole header line arrived: send the
-                # status line (and let the client read it) so that it sees the reset instead
-                # of making a second, unfaulted attempt.
-                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-                yahoo._stopping.wait(_RESET_READ_S)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-            return
-        delay = fault.delay_s if fault is not None and fault.kind == "slow" else 0.0
-        if route in DATA_ROUTES:
-            delay += yahoo.latency_s
-        if delay:
-            yahoo._stopping.wait(delay)
-        try:
-            answer = yahoo.responder.answer(route, parts.path, symbols, query, fault, rule)
-        except Exception as exc:  # a broken BodySource: say so in the response, not a reset
-            log.exception("fake Yahoo: answering %s %s failed", method, self.path)
-            answer = Answer(500, json.dumps(error_envelope(
-                route, "Internal Server Error", f"fake Yahoo body source failed: {exc!r}"))
-                .encode())
-        record(answer.status)
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for name, value in answer.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(answer.body)
-        self.answered += 1
+    def record(self, record: RequestRecord) -> None:
+        """Log one request (the handler calls this)."""
+        self._log.append(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from resilient_provider.testing import (
     YahooBodyGenerator,
     YahooRoutingSession,
 )
+from tests.unit.testing.real_clients import private_yfinance, yfinance_info
 from tests.yahoo_fixtures import RecordedYahooBodies, recorded_quote_summary, requires_fixtures
 
 QS = "https://query2.finance.yahoo.com/v10/finance/quoteSummary/{}"
@@ -461,6 +463,33 @@ def test_stop_cuts_open_connections_and_start_stop_are_idempotent() -> None:
             client.get(CRUMB)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_the_server_listens_on_the_port_it_is_given() -> None:
+    port = free_port()
+    with FakeYahooServer(port=port) as yahoo, yahoo.session() as client:
+        assert yahoo.base_url == f"http://127.0.0.1:{port}"
+        assert client.get(CRUMB).status_code == 200
+
+
+def test_a_taken_port_fails_to_start() -> None:
+    with FakeYahooServer() as first:
+        port = int(first.base_url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            FakeYahooServer(port=port).start()
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 1.5, True])
+def test_a_bad_port_names_the_bad_value(port: Any) -> None:
+    with pytest.raises(ValueError, match=str(port)):
+        FakeYahooServer(port=port)
+
+
 def test_base_url_needs_a_running_server() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         _ = FakeYahooServer().base_url
@@ -504,27 +533,6 @@ def test_recorded_bodies_can_be_served(session: YahooRoutingSession) -> None:
 
 
 # --- the real libraries against it -------------------------------------------------------------------
-
-def private_yfinance(yahoo: FakeYahooServer) -> Any:
-    """A YfData of our own: yfinance's process-wide singleton keeps its session."""
-    from yfinance.data import SingletonMeta, YfData
-
-    class Fresh(SingletonMeta):  # type: ignore[misc]
-        def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - a metaclass method
-            return type.__call__(cls, *args, **kwargs)
-
-    class PrivateYfData(YfData, metaclass=Fresh):  # type: ignore[misc]
-        pass
-
-    return PrivateYfData(session=yahoo.session(timeout_s=5))
-
-
-def yfinance_info(data: Any, symbol: str) -> dict[str, Any]:
-    from yfinance.scrapers.quote import Quote
-
-    info: dict[str, Any] = Quote(data, symbol).info  # what Ticker(symbol).info reads
-    return info
-
 
 def test_yfinance_info_reads_the_fake(yahoo: FakeYahooServer) -> None:
     yahoo.bodies.set_price("AAPL", 187.25)  # type: ignore[attr-defined]
