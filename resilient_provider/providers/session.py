@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from curl_cffi import requests as curl_requests
 
 from ..errors import ResilientProviderError
 from .gate import RequestGate
-from .yahoo_http import parse_retry_after, route_of
+from .yahoo_http import parse_retry_after, route_of_request
 
 #: Header carrying the Yahoo host a rerouted request was meant for.
 ORIGINAL_HOST_HEADER = "X-Fake-Yahoo-Host"
@@ -40,12 +40,8 @@ def is_yahoo_host(host: str | None) -> bool:
 def request_route(url: str) -> str:
     """The route a Yahoo URL addresses, for counting: ``cookie``, ``consent``, ``crumb``,
     ``quoteSummary``, ``quote``, ``timeseries`` or ``other``."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host.startswith("fc."):
-        return "cookie"
-    if "consent" in host or host.startswith("guce."):
-        return "consent"
-    return route_of(url)[0]
+    parts = urlsplit(url)
+    return route_of_request((parts.hostname or "").lower(), parts.path, parse_qs(parts.query))[0]
 
 
 class YahooSession(curl_requests.Session):  # type: ignore[type-arg]

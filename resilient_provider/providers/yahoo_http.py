@@ -76,6 +76,24 @@ def route_of_path(path: str, query: dict[str, list[str]]) -> tuple[str, tuple[st
     return "other", ()
 
 
+def route_of_request(host: str, path: str,
+                     query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    """(route, symbols) of a request to Yahoo's ``host`` + ``path``: the data routes as
+    :func:`route_of_path` reads them, plus the handshake pages (``cookie``, ``consent``).
+
+    Shared by the adapters' session (to count requests by route) and the fake Yahoo (to answer
+    them), so both count the same request the same way.
+    """
+    route, symbols = route_of_path(path, query)
+    if route != "other":
+        return route, symbols
+    if path in ("/consent", "/v2/collectConsent", "/copyConsent"):
+        return "consent", ()
+    if path in ("/", "") and host in ("fc.yahoo.com", "finance.yahoo.com", "yahoo.com", ""):
+        return "cookie", ()
+    return "other", ()
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent/bad."""
     if not value:

@@ -103,7 +103,9 @@ class Cascade:
             if asked:
                 steps.update(provider.fetch(asked, deadline, skip_backoff=(
                     None if skip_backoff is None or later is None
-                    else partial(_skip_backoff_to, later, skip_backoff))))
+                    else partial(_skip_backoff_to, later, skip_backoff)), hand_on_429=any(
+                        p.upstream is not None and p.upstream is provider.upstream
+                        for p in chain[index + 1:])))
             source = DataSource.PRIMARY if index == 0 else DataSource.FALLBACK
             fetched_at = self._clock()
             fresh: dict[str, CacheEntry] = {}

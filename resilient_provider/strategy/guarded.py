@@ -15,6 +15,7 @@ import tenacity
 from ..config import ProviderPolicy
 from ..errors import (
     DeadlineExceededError,
+    RateLimitError,
     ResilientProviderError,
     ThrottledError,
 )
@@ -86,12 +87,16 @@ class GuardedProvider:
                                       gated=gated)
 
     def fetch(self, symbols: Sequence[str], deadline: Deadline, *,
-              skip_backoff: Callable[[], bool] | None = None) -> dict[str, StepResult]:
+              skip_backoff: Callable[[], bool] | None = None,
+              hand_on_429: bool = False) -> dict[str, StepResult]:
         """Fetch ``symbols``, retrying the retriable failures; one result per symbol.
 
         ``skip_backoff`` is asked before each retry backoff; when it returns True the symbols
         still failing are given back with their errors at once, for the next source to answer,
         instead of waiting to retry here (a batch's last chunks: see ``Cascade.walk``).
+        ``hand_on_429``: a later provider shares this one's upstream, so a 429 is not retried
+        here but handed on; that provider's requests wait out the upstream's cool-down, and
+        tell an IP block (it is refused too) from this library's own (it is served).
         """
         started = time.perf_counter()
         settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
@@ -120,7 +125,8 @@ class GuardedProvider:
                     outcome = self._attempt(pending, deadline, retries + 1)
                     to_retry = {s: r for s, r in outcome.items()
                                 if isinstance(r, ResilientProviderError)
-                                and is_retriable(r, self.policy.retry)}
+                                and is_retriable(r, self.policy.retry)
+                                and not (hand_on_429 and isinstance(r, RateLimitError))}
                     settled.update({s: r for s, r in outcome.items() if s not in to_retry})
                     pending = list(to_retry)
                     if to_retry and self.breaker.state is BreakerState.OPEN:

@@ -246,7 +246,8 @@ class UpstreamBudget:
             return
         self._window_throttled = True
         if ticket.sent_at > self._last_cut:  # sent after the last cut: news, not an echo
-            self._ceiling = self._rate  # where the upstream said no: the limit, for now
+            if self._cooldowns_in_a_row == 0:  # the 429 that ended a run of successes
+                self._ceiling = self._rate  # marks the limit; one in a storm says nothing
             self._rate = self._bounded(self._rate * self.settings.decrease_factor)
             self._min_seen = min(self._min_seen, self._rate)
             self._last_cut = now

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from ...providers.yahoo_http import route_of_path
+from ...providers.yahoo_http import route_of_request
 from .bodies import BodySource
 from .faults import JSON_CONTENT_TYPE, PER_SYMBOL_KINDS, Fault, FaultRule
 
@@ -46,14 +46,7 @@ def classify(host: str, path: str, query: dict[str, list[str]]) -> tuple[str, tu
 
     Data routes are read exactly as the adapters read them; only the handshake pages are ours.
     """
-    route, symbols = route_of_path(path, query)
-    if route != "other":
-        return route, symbols
-    if path in ("/consent", "/v2/collectConsent", "/copyConsent"):
-        return "consent", ()
-    if path == "/" and host in ("fc.yahoo.com", "finance.yahoo.com", "yahoo.com", ""):
-        return "cookie", ()
-    return "other", ()
+    return route_of_request(host, path, query)
 
 
 def _dumps(value: Any) -> bytes:
