@@ -99,7 +99,8 @@ class ResilientProvider(AsyncTwins):
         # It holds no reference to the façade, so a façade dropped without close() is still
         # collected, and then its run is flushed and ended by the finalizer.
         self._recorder = RunRecorder(self.stats, self.settings, clock=self._clock,
-                                     breakers={g.name: g.breaker for g in self._guarded})
+                                     breakers={g.name: g.breaker for g in self._guarded},
+                                     upstreams=self.upstreams)
         weakref.finalize(self, self._recorder.close)
         self._coalescer = Coalescer()
         self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats)

@@ -192,6 +192,18 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
             str(breaker.trips) if breaker is not None else "-",
             _codes(view.skipped) or "-", _codes(view.failures) or "-")
     console.print(providers)
+    if report.upstreams:
+        upstreams = section("upstreams", "upstream", "requests", "per symbol", "429s",
+                            "cool-downs", "cooling", "rate")
+        for name, up in report.upstreams.items():
+            served = report.served_via(up)
+            rate = ("-" if up.rate_per_s is None else
+                    f"{up.rate_per_s:.1f}/s ({up.min_rate_per_s:.1f}-{up.max_rate_per_s:.1f})")
+            upstreams.add_row(name, f"{up.requests:,}",
+                              f"{up.requests / served:.2f}" if served else "-",
+                              f"{up.rate_limited:,} ({up.rate_limited_share:.1f}%)",
+                              f"{up.cooldowns:,}", f"{up.cooling_s:.1f} s", rate)
+        console.print(upstreams)
 
     alerts = _grouped_alerts(report.alerts)
     console.print()

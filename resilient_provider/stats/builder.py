@@ -23,6 +23,7 @@ from .report import (
     SourceCounts,
     StoredRuns,
 )
+from .upstream_report import UpstreamReport
 
 #: ``(scope, name, metric, label)``: one counter, e.g. ``("provider", "yfinance", "failures",
 #: "timeout")`` or ``("source", "", "requests", "primary")``.
@@ -52,6 +53,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     cache_errors: dict[str, int] = {}
     coalesced = 0
     counted: dict[str, _ProviderTotals] = {}
+    upstream_counts: dict[str, dict[tuple[str, str], int]] = {}
     for (scope, name, metric, label), value in totals.items():
         if scope == "source":
             by_source[label] = value
@@ -61,6 +63,8 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
             coalesced = value
         elif scope == "provider":
             counted.setdefault(name, _ProviderTotals()).add(metric, label, value)
+        elif scope == "upstream":
+            upstream_counts.setdefault(name, {})[metric, label] = value
     shown: dict[str, ProviderReport] = {}
     for name in dict.fromkeys([*providers, *breakers, *counted]):
         figures = counted.get(name, _ProviderTotals())
@@ -74,7 +78,9 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     return ReliabilityReport(
         run_id=run_id, started_at=_moment(started_at), sources=SourceCounts.of(by_source),
         providers=shown, cache_errors=cache_errors, coalesced_requests=coalesced,
-        alerts=tuple(alerts), stored=stored)
+        alerts=tuple(alerts), stored=stored,
+        upstreams={name: UpstreamReport.of_counters(name, counts)
+                   for name, counts in upstream_counts.items()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from .report import LatencyPercentiles, ProviderReport, ReliabilityReport
+from .upstream_report import UpstreamReport
 
 if TYPE_CHECKING:
     import threading
@@ -110,6 +111,7 @@ def report_metrics(report: ReliabilityReport | None) -> Iterator[Metric]:
     even when it has no samples."""
     yield from _run_metrics(report)
     yield from _provider_metrics(report.providers if report is not None else {})
+    yield from _upstream_metrics(report.upstreams if report is not None else {})
     cache_errors = CounterMetricFamily(f"{PREFIX}cache_errors", "Cache operations that failed "
                                        "and were skipped, by operation.", labels=["operation"])
     for operation, count in sorted(report.cache_errors.items() if report is not None else ()):
@@ -185,6 +187,27 @@ def _provider_metrics(providers: Mapping[str, ProviderReport]) -> Iterator[Metri
                 for known in BREAKER_STATES:
                     state.add_metric([name, known], 1 if breaker.state == known else 0)
     yield from (calls, successes, failures, retries, skips, latency, trips, state)
+
+
+def _upstream_metrics(upstreams: Mapping[str, UpstreamReport]) -> Iterator[Metric]:
+    requests = CounterMetricFamily(f"{PREFIX}upstream_requests", "HTTP requests sent to an "
+                                   "upstream (the host providers talk to), by route.",
+                                   labels=["upstream", "route"])
+    throttled = CounterMetricFamily(f"{PREFIX}upstream_rate_limited", "Requests an upstream "
+                                    "answered HTTP 429.", labels=["upstream"])
+    cooling = CounterMetricFamily(f"{PREFIX}upstream_cooling_seconds", "Seconds an upstream "
+                                  "was paused after 429s.", labels=["upstream"])
+    rate = GaugeMetricFamily(f"{PREFIX}upstream_rate_per_second", "The pacing rate of an "
+                             "upstream's request budget now (live reports only).",
+                             labels=["upstream"])
+    for name, upstream in upstreams.items():
+        for route, count in sorted(upstream.requests_by_route.items()):
+            requests.add_metric([name, route], count)
+        throttled.add_metric([name], upstream.rate_limited)
+        cooling.add_metric([name], upstream.cooling_s)
+        if upstream.rate_per_s is not None:
+            rate.add_metric([name], upstream.rate_per_s)
+    yield from (requests, throttled, cooling, rate)
 
 
 def prometheus_registry(report_source: ReportSource) -> CollectorRegistry:

@@ -28,6 +28,7 @@ from .counters import BreakerView, ReliabilityStats
 from .histogram import percentile_of_buckets
 from .report import ReliabilityReport
 from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreError
+from .upstream_report import UpstreamReport
 
 log = get_logger(__name__)
 
@@ -36,6 +37,12 @@ class Breaker(Protocol):
     """What the recorder reads of a circuit breaker."""
 
     def snapshot(self) -> BreakerView: ...
+
+
+class Upstream(Protocol):
+    """What the recorder reads of an upstream's request budget."""
+
+    def snapshot(self) -> UpstreamReport: ...
 
 
 def config_fingerprint(settings: Settings) -> str:
@@ -51,14 +58,17 @@ class RunRecorder:
         settings: the façade's settings (``stats`` section, fingerprint, store path).
         clock: epoch seconds (the façade's clock: tests pass a fake one).
         breakers: the providers' circuit breakers by name, primary first.
+        upstreams: the upstream request budgets by name (their figures join the report).
 
     It keeps no reference to the façade: its thread and the exit hook hold the recorder, and a
     façade that holds them would never be collected.
     """
 
     def __init__(self, stats: ReliabilityStats, settings: Settings, *,
-                 clock: Callable[[], float], breakers: Mapping[str, Breaker]) -> None:
+                 clock: Callable[[], float], breakers: Mapping[str, Breaker],
+                 upstreams: Mapping[str, Upstream] | None = None) -> None:
         self.stats = stats
+        self._upstreams = dict(upstreams or {})
         self._settings = settings.stats
         self._clock = clock
         self._breaker_objects = dict(breakers)
@@ -81,7 +91,8 @@ class RunRecorder:
     def report(self) -> ReliabilityReport:
         """The live report (``reliability_report()``), with the ``alerts`` that hold now."""
         breakers = self._breakers()
-        report = self.stats.snapshot(breakers)
+        report = self.stats.snapshot(breakers).with_upstreams(
+            {name: upstream.snapshot() for name, upstream in self._upstreams.items()})
         alerts = self.alerts.check(report, breakers)
         with self._lock:
             self._last_alerts = alerts
@@ -99,7 +110,8 @@ class RunRecorder:
             self._flush_locked()
             self._end_run()
             self.stats.reset()
-            self._flushed = self._trips()
+            # The budgets count for the façade's life: the next run starts from here.
+            self._flushed = {**self._trips(), **self._upstream_counters()}
             self._last_alerts = []
             self.alerts.reset()
             if self.store is not None:
@@ -144,6 +156,7 @@ class RunRecorder:
         breakers = self._breakers()
         totals = self.stats.totals()
         totals.update(self._trips(breakers))
+        totals.update(self._upstream_counters())
         delta = {key: value - self._flushed.get(key, 0) for key, value in totals.items()
                  if value > self._flushed.get(key, 0)}
         flush = Flush(at=now, counters=delta,
@@ -159,6 +172,12 @@ class RunRecorder:
             return False
         self._flushed = totals
         return True
+
+    def _upstream_counters(self) -> dict[CounterKey, int]:
+        """The upstream budgets' counts as flat counters (what the store sums)."""
+        return {("upstream", name, metric, label): count
+                for name, upstream in self._upstreams.items()
+                for metric, label, count in upstream.snapshot().counters() if count}
 
     def _trips(self, breakers: Mapping[str, BreakerView] | None = None) -> dict[CounterKey, int]:
         breakers = self._breakers() if breakers is None else breakers

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..result import DataSource
 from .histogram import percentile_of_buckets
+from .upstream_report import UpstreamReport
 
 #: The dict form of a report (or of a part of one): an output format only.
 JsonDict = dict[str, Any]
@@ -254,10 +255,20 @@ class ReliabilityReport:
     coalesced_requests: int = 0
     alerts: tuple[Alert, ...] = ()
     stored: StoredRuns | None = None
+    upstreams: Mapping[str, UpstreamReport] = field(default_factory=dict)
 
     def with_alerts(self, alerts: Iterable[Alert]) -> ReliabilityReport:
         """This report listing ``alerts``."""
         return replace(self, alerts=tuple(alerts))
+
+    def with_upstreams(self, upstreams: Mapping[str, UpstreamReport]) -> ReliabilityReport:
+        """This report with the live figures of the upstream budgets."""
+        return replace(self, upstreams=dict(upstreams))
+
+    def served_via(self, upstream: UpstreamReport) -> int:
+        """Symbols answered live by the providers that sent requests to ``upstream``."""
+        return sum(view.successes for name, view in self.providers.items()
+                   if name in upstream.requests_by_provider)
 
     def to_dict(self) -> JsonDict:
         """The JSON-ready dict of ``get_reliability_stats()`` (or, stored, ``stats --json``)."""
@@ -276,6 +287,8 @@ class ReliabilityReport:
                           for name, view in self.providers.items()},
             "cache_errors": dict(self.cache_errors),
             "coalesced_requests": self.coalesced_requests,
+            "upstreams": {name: up.to_dict(served=self.served_via(up))
+                          for name, up in self.upstreams.items()},
             "alerts": [alert.to_dict(stored=stored) for alert in self.alerts],
         }
 

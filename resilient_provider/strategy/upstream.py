@@ -41,11 +41,12 @@ import math
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..config import UpstreamSettings
 from ..errors import ThrottledError, UpstreamCoolingError
 from ..providers.gate import REQUEST_DEADLINE
+from ..stats.upstream_report import UpstreamReport
 
 #: How many recent permit waits the statistics keep for percentiles.
 _WAIT_SAMPLES = 2000
@@ -59,37 +60,6 @@ class Ticket:
     route: str
     sent_at: float
     waited_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamSnapshot:
-    """An upstream budget's figures: its rate now and over the run, and what it counted."""
-
-    name: str
-    rate_per_s: float
-    min_rate_per_s: float
-    max_rate_per_s: float
-    cooling_for_s: float
-    in_flight: int
-    requests_by_route: dict[str, int] = field(default_factory=dict)
-    requests_by_provider: dict[str, int] = field(default_factory=dict)
-    rate_limited: int = 0
-    provider_blocks: int = 0
-    cooldowns: int = 0
-    cooling_s: float = 0.0
-    cooling_skips: int = 0
-    wait_p50_s: float | None = None
-    wait_p95_s: float | None = None
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests sent to the upstream."""
-        return sum(self.requests_by_route.values())
-
-    @property
-    def rate_limited_share(self) -> float:
-        """Percent of the requests answered 429."""
-        return round(100.0 * self.rate_limited / self.requests, 2) if self.requests else 0.0
 
 
 class UpstreamBudget:
@@ -213,11 +183,11 @@ class UpstreamBudget:
         with self._lock:
             return self._rate
 
-    def snapshot(self) -> UpstreamSnapshot:
+    def snapshot(self) -> UpstreamReport:
         """The budget's figures now."""
         with self._lock:
             waits = sorted(self._waits)
-            return UpstreamSnapshot(
+            return UpstreamReport(
                 name=self.name, rate_per_s=round(self._rate, 3),
                 min_rate_per_s=round(self._min_seen, 3), max_rate_per_s=round(self._max_seen, 3),
                 cooling_for_s=round(max(0.0, self._cooling_until - self._clock()), 3),

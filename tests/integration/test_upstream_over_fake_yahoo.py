@@ -6,15 +6,21 @@ own to fail one library alone. The budget runs on the fake clock: its waits adva
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from resilient_provider import DataSource, ResilientProvider
 from resilient_provider.cache import MemoryCache
+from resilient_provider.cli.stats import write_stats_table
+from resilient_provider.config import StatsSettings
 from resilient_provider.providers import YahooQueryProvider, YFinanceProvider
 from resilient_provider.providers.yahoo_http import DATA_ROUTES
+from resilient_provider.stats.export import prometheus_text
+from resilient_provider.stats.store import StatsStore
 from resilient_provider.testing import FakeClock, FakeYahooServer, Fault
 from tests.conftest import fast_settings
 
@@ -125,3 +131,33 @@ def test_a_block_of_one_library_counts_against_its_breaker_while_the_other_serve
     assert stats["yfinance"]["breaker"]["trips"] >= 1
     assert stats["yahooquery"]["breaker"]["trips"] == 0
     assert snapshot.provider_blocks >= 1
+
+
+def test_the_upstreams_figures_reach_the_report_the_store_the_table_and_prometheus(
+        yahoo: FakeYahooServer, adapters: tuple[YFinanceProvider, YahooQueryProvider],
+        clock: FakeClock, tmp_path: Path) -> None:
+    yf, yq = adapters
+    settings = paced().model_copy(update={"stats": StatsSettings(path=tmp_path / "s.sqlite3")})
+    with ResilientProvider([yf, yq], cache=MemoryCache(clock=clock), settings=settings,
+                           clock=clock) as facade:
+        facade.batch_fetch(PORTFOLIO)
+        live = facade.get_reliability_stats()["upstreams"]["yahoo"]
+        run_id = facade.run_id
+        text = prometheus_text(facade.reliability_report())
+    sent = len(yahoo.requests)
+    assert live["requests"] == sent and live["rate_limited"] == 0
+    assert live["requests_per_symbol"] == round(sent / len(PORTFOLIO), 3)
+    assert live["rate_per_s"] >= live["min_rate_per_s"] > 0
+    store = StatsStore(tmp_path / "s.sqlite3", create=False)
+    try:
+        stored = store.report([run_id])
+    finally:
+        store.close()
+    assert stored.upstreams["yahoo"].requests == sent
+    assert stored.upstreams["yahoo"].rate_per_s is None  # a gauge of a running budget only
+    out = io.StringIO()
+    write_stats_table(stored, [], out)
+    assert "upstreams" in out.getvalue() and f"{sent:,}" in out.getvalue()
+    quote_requests = yahoo.count(route="quoteSummary")
+    assert (f'resilient_provider_upstream_requests_total{{route="quoteSummary",'
+            f'upstream="yahoo"}} {float(quote_requests)}') in text

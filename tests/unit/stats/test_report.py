@@ -24,10 +24,10 @@ from tests.conftest import MakeFacade, fast_settings
 RATES = ["primary_success_rate", "fallback_usage_rate", "fresh_cache_usage_rate",
          "stale_cache_usage_rate", "total_success_rate", "error_rate", "uptime_estimate"]
 LIVE_TOP = ["run_id", "started_at", "total_requests", "counts", *RATES, "providers",
-            "cache_errors", "coalesced_requests", "alerts"]
+            "cache_errors", "coalesced_requests", "upstreams", "alerts"]
 STORED_TOP = ["run_id", "runs", "run_ids", "started_at", "ended_at", "config_fingerprint",
               "total_requests", "counts", *RATES, "providers", "cache_errors",
-              "coalesced_requests", "alerts"]
+              "coalesced_requests", "upstreams", "alerts"]
 COUNTS = ["primary", "fallback", "cache_fresh", "cache_stale", "error"]
 LIVE_PROVIDER = ["calls", "successes", "success_rate", "failures", "skipped", "retries",
                  "latency_ms", "breaker"]
