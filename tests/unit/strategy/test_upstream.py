@@ -225,4 +225,5 @@ def test_the_snapshot_counts_requests_by_route_and_provider_and_429s(clock: Fake
     assert snap.requests == 3 and snap.rate_limited == 1
     assert snap.rate_limited_share == pytest.approx(33.33)
     assert snap.cooldowns == 1 and snap.wait_p50_s is not None
+    assert snap.min_rate_per_s is not None and snap.max_rate_per_s is not None
     assert math.isfinite(snap.min_rate_per_s) and snap.min_rate_per_s <= snap.max_rate_per_s
