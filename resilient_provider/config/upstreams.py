@@ -36,9 +36,9 @@ class UpstreamSettings(FrozenModel):
     enabled: bool = True
     initial_rate_per_s: float = Field(default=5.0, gt=0, le=10_000)
     min_rate_per_s: float = Field(default=0.2, gt=0, le=10_000)
-    max_rate_per_s: float = Field(default=50.0, gt=0, le=10_000)
+    max_rate_per_s: float = Field(default=100.0, gt=0, le=10_000)
     max_in_flight: int = Field(default=4, ge=1, le=1024)
-    increase_factor: float = Field(default=1.25, ge=1, le=10)
+    increase_factor: float = Field(default=2.0, ge=1, le=10)
     safe_share: float = Field(default=0.85, gt=0, le=1)
     probe_share_per_s: float = Field(default=0.002, ge=0, le=1)
     decrease_factor: float = Field(default=0.5, gt=0, lt=1)

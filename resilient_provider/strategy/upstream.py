@@ -14,9 +14,10 @@ adapters' sessions), which decides *when* it may go and learns from *how* it was
 * **The rate adapts** (AIMD with a slow start and a memory of the limit), between
   ``min_rate_per_s`` and ``max_rate_per_s``. Once per second in which the budget was used (at
   least half the rate's requests were sent) and no 429 came, the rate rises: times
-  ``increase_factor`` until the first 429 of the run (slow start: an unthrottled upstream goes
-  from 5/s past 16/s in 6 s); after a 429, by the same factor back to ``safe_share`` of the rate
-  that drew it (the limit as last seen), then by only ``probe_share_per_s`` of it per second,
+  ``increase_factor`` until the first 429 of the run (a slow start, like TCP's: an unthrottled
+  upstream goes from 5/s to 20/s in 2 s); after a 429, by the same factor back to
+  ``safe_share`` of the rate that drew it (the limit as last seen), then by only
+  ``probe_share_per_s`` of it per second,
   probing whether the limit moved. A 429 cuts the rate by ``decrease_factor``, once per round
   trip: the answers to requests already in flight when it was cut do not cut it again. Plain
   AIMD (a fixed step up) was tried first: at 2 requests/s its sawtooth drew a 429 every ~7
