@@ -9,7 +9,7 @@ import platform
 import time
 from collections.abc import Callable
 
-from . import bench_batch, bench_cache, bench_memory, bench_overhead
+from . import bench_batch, bench_cache, bench_memory, bench_overhead, bench_throttle
 from .common import Figure, print_figures
 
 
@@ -30,6 +30,7 @@ def main() -> None:
         ("warm cache", lambda: bench_cache.run(500)),
         ("batch", lambda: bench_batch.run(500, 0.05, 50 if quick else 500)),
         ("memory", lambda: [bench_memory.run(5000)]),
+        ("throttling", lambda: bench_throttle.run(100 if quick else 500)),
     ]
     for name, step in steps:
         print(f"running {name} ...", flush=True)

@@ -51,8 +51,8 @@ def settings(cache_dir: Path, *, primary_url: str | None, secondary_url: str | N
              workers: int = 4, **overrides: Any) -> Settings:
     """Benchmark settings: real adapters at the given fake Yahoos, a diskcache in ``cache_dir``.
 
-    No client-side rate limit (pacing would measure the limit, not our overhead) unless
-    ``overrides`` sets one.
+    No client-side rate limit or upstream budget (pacing would measure the limit, not our
+    overhead) unless ``overrides`` sets them.
     """
     providers = []
     if primary_url is not None:
@@ -66,6 +66,8 @@ def settings(cache_dir: Path, *, primary_url: str | None, secondary_url: str | N
         "providers": providers,
         "cache": {"backend": "disk", "path": str(cache_dir)},
         "provider_defaults": {"rate_limit_per_s": 0},
+        # No upstream budget either, for the same reason; bench_throttle measures it.
+        "upstreams": {"yahoo": {"enabled": False}},
         # Statistics are kept as by default, but in the run's own directory.
         "stats": {"path": str(cache_dir / "stats.sqlite3")},
     }

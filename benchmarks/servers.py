@@ -7,10 +7,12 @@ first line and serves until its standard input closes.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 DATA_ROUTES = ("quoteSummary", "quote")
 
@@ -40,21 +42,92 @@ def fake_yahoo(*, latency_s: float = 0.0, rate_limited: float = 0.0,
             child.kill()
 
 
+class ThrottlingYahoo:
+    """A fake Yahoo in a child process that limits its one client (us) as Yahoo limits an IP;
+    :attr:`summary` is what it logged, read when the block ends."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.summary: dict[str, Any] = {}
+
+
+@contextmanager
+def throttling_yahoo(*, limit_per_s: float, latency_s: float = 0.0, seed: int = 0,
+                     block_library: str | None = None) -> Iterator[ThrottlingYahoo]:
+    """A fake Yahoo allowing ``limit_per_s`` requests per second (sliding 1 s window; 0: no
+    limit), with a penalty box (10 429s within 10 s: 60 s of 429s), no Retry-After, as Yahoo
+    answers; ``block_library`` answers that library 429 and the other not."""
+    command = [sys.executable, "-m", "benchmarks.servers", "--latency", str(latency_s),
+               "--seed", str(seed), "--limit", str(limit_per_s), "--summary"]
+    if block_library:
+        command += ["--block-library", block_library]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdin is not None
+    line = child.stdout.readline().strip()
+    if not line.startswith("http://"):
+        raise RuntimeError(f"fake Yahoo did not start: {line!r}")
+    handle = ThrottlingYahoo(line)
+    try:
+        yield handle
+    finally:
+        child.stdin.close()
+        handle.summary = json.loads(child.stdout.readline() or "{}")
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _summary(server: Any) -> dict[str, Any]:
+    from resilient_provider.testing.fake_yahoo import THROTTLED_ROUTES
+
+    records = server.requests
+    # The routes Yahoo's per-client limit covers (the cookie page is not limited: against the
+    # fake, yfinance fetches its cookie before every request, which real Yahoo does not need).
+    windows = [sum(counts) for counts in zip(
+        *(server.count_per_window(1.0, route=route) for route in THROTTLED_ROUTES),
+        strict=True)]
+    return {
+        "requests": len(records),
+        "rate_limited": sum(1 for r in records if r.status == 429),
+        "penalty_box": sum(1 for r in records if r.reason == "penalty_box"),
+        "max_per_second": max(windows, default=0),
+        "by_route": {route: sum(1 for r in records if r.route == route)
+                     for route in sorted({r.route for r in records})},
+        "by_library": {str(lib): sum(1 for r in records if r.library == lib)
+                       for lib in sorted({str(r.library) for r in records})},
+    }
+
+
 def main() -> None:
     from resilient_provider.testing import FakeYahooServer, Fault
+    from resilient_provider.testing.fake_yahoo import PenaltyBox, SlidingWindow
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--rate-limited", type=float, default=0.0,
                         help="share of data requests answered HTTP 429")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=float, default=0.0,
+                        help="requests per second the one client may send (0: no limit)")
+    parser.add_argument("--block-library", choices=("yfinance", "yahooquery"))
+    parser.add_argument("--summary", action="store_true",
+                        help="print what was logged, as JSON, when standard input closes")
     args = parser.parse_args()
     with FakeYahooServer(seed=args.seed, latency_s=args.latency) as server:
         if args.rate_limited:
             server.inject(Fault.rate_limited(), route=DATA_ROUTES,
                           probability=args.rate_limited)
+        if args.limit:
+            server.throttle(SlidingWindow(max(1, round(args.limit)), window_s=1.0)
+                            if args.limit >= 1 else SlidingWindow(1, window_s=1 / args.limit),
+                            penalty=PenaltyBox(strikes=10, within_s=10, ban_s=60))
+        if args.block_library:
+            server.block_library(args.block_library)
         print(server.base_url, flush=True)
         sys.stdin.read()
+        if args.summary:
+            print(json.dumps(_summary(server)), flush=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from .batch import (
 from .cascade import Cascade
 from .coalesce import Coalescer
 
+#: Requests per symbol assumed before an upstream has counted its own (yfinance's ``.info``).
+REQUESTS_PER_SYMBOL_GUESS = 3.0
+
 #: One step of the chain for distinct symbols: a whole walk, or a walk without read-through.
 Step = Callable[[Sequence[str]], dict[str, FetchResult]]
 
@@ -54,6 +57,7 @@ class Engine:
         primary_rate = cascade.providers[0].policy.rate_limit_per_s if cascade.providers else 0.0
         self._chunk_size = chunk_limit(settings.batch_size, workers=self._batch_workers,
                                        rate_per_s=primary_rate, deadline_s=settings.deadline_s)
+        self._batch_size, self._deadline_s = settings.batch_size, settings.deadline_s
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
         """One answer for each of ``symbols`` (distinct, normalised): read-through, then the
@@ -75,11 +79,29 @@ class Engine:
             tail = BatchTail()
             walk = partial(self._cascade.walk, skip_backoff=tail.reached)
             todo = [s for s in plan.symbols if s not in results]
-            chunks = split_evenly(todo, workers=self._batch_workers, max_size=self._chunk_size)
+            workers, size = self._chunking()
+            chunks = split_evenly(todo, workers=workers, max_size=size)
             results.update(run_chunks(chunks, partial(self._shared, step=walk),
-                                      workers=self._batch_workers, progress=progress,
-                                      tail=tail))
+                                      workers=workers, progress=progress, tail=tail))
         return assemble(plan, results)
+
+    def _chunking(self) -> tuple[int, int]:
+        """Chunk threads and symbols per chunk for a batch now.
+
+        Under the primary's upstream budget, no more chunks run than requests may be in flight
+        (more would only queue in its gate), each small enough that its requests, at its share
+        of the rate, fit in half the deadline: otherwise chunks would time out in the queue.
+        """
+        primary = self._cascade.providers[0] if self._cascade.providers else None
+        upstream = primary.upstream if primary is not None else None
+        if upstream is None:
+            return self._batch_workers, self._chunk_size
+        workers = min(self._batch_workers, upstream.settings.max_in_flight)
+        symbols_per_s = upstream.rate_per_s / upstream.requests_per_symbol(
+            default=REQUESTS_PER_SYMBOL_GUESS)
+        return workers, min(self._chunk_size, chunk_limit(
+            self._batch_size, workers=workers, rate_per_s=symbols_per_s,
+            deadline_s=self._deadline_s))
 
     def _answer(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
         """The read-through, then the chain for the symbols it did not answer."""

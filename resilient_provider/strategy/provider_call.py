@@ -75,7 +75,9 @@ class ProviderCall:
             return dict.fromkeys(symbols, CircuitOpenError(
                 reason, retry_in_s=snapshot.retry_in_s or 0.0, provider=self.name))
 
-        timeout_s = min(self.policy.timeout_s, budget_s)
+        # A gated provider's requests each have the provider's timeout (its session caps them)
+        # and may wait in the upstream's gate between them: the call is bounded by the deadline.
+        timeout_s = budget_s if self._gated else min(self.policy.timeout_s, budget_s)
         ticket = self._admit_call(symbols, permit)
         if isinstance(ticket, ResilientProviderError):
             return dict.fromkeys(symbols, ticket)
@@ -83,7 +85,8 @@ class ProviderCall:
         token = REQUEST_DEADLINE.set(deadline)  # the gate of each HTTP request reads it
         try:
             answers = self._call(symbols, timeout_s,
-                                 cut_by_deadline=timeout_s < self.policy.timeout_s)
+                                 cut_by_deadline=timeout_s < self.policy.timeout_s
+                                 or self._gated)
         finally:
             REQUEST_DEADLINE.reset(token)
         latency_ms = (time.perf_counter() - started) * 1000.0

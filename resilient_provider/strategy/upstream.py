@@ -49,6 +49,9 @@ from ..errors import ThrottledError, UpstreamCoolingError
 from ..providers.gate import REQUEST_DEADLINE
 from ..stats.upstream_report import UpstreamReport
 
+#: Routes of the cookie and consent pages: their answers say nothing of limits or blocks.
+_HANDSHAKE_ROUTES = frozenset({"cookie", "consent", "other"})
+
 #: How many recent permit waits the statistics keep for percentiles.
 _WAIT_SAMPLES = 2000
 
@@ -112,13 +115,19 @@ class UpstreamBudget:
     def admit(self, provider: str, route: str) -> Ticket:
         """Wait for this request's slot (and the end of a cool-down), within the request's
         deadline; raise :class:`UpstreamCoolingError` or :class:`ThrottledError` when it would
-        come too late."""
+        come too late.
+
+        The slot is reserved before the wait, so concurrent callers are spaced ``1/rate``
+        apart rather than woken together; a cool-down voids a reservation made before it.
+        """
         waited = 0.0
+        reserved = False
         while True:
             with self._lock:
                 now = self._clock()
                 left = self._time_left()
                 cooling = self._cooling_until - now
+                wait = 0.0
                 if cooling > 0:
                     if cooling > left:
                         self._cooling_skips += 1
@@ -126,8 +135,19 @@ class UpstreamBudget:
                             f"{self.name} is cooling down after HTTP 429 for {cooling:.1f}s "
                             f"more; the request has {max(0.0, left):.1f}s left",
                             cooling_for_s=cooling, provider=provider)
-                    wait = cooling
-                elif self._in_flight >= self.settings.max_in_flight:
+                    wait, reserved = cooling, False
+                elif not reserved:
+                    slot = max(self._next_slot, now)
+                    if slot - now > left:
+                        raise ThrottledError(
+                            f"{self.name}: paced at {self._rate:.2f} requests/s, no slot "
+                            f"within the {max(0.0, left):.1f}s the request has left",
+                            provider=provider)
+                    self._next_slot = slot + 1.0 / self._rate
+                    wait, reserved = slot - now, True
+                if wait <= 0:
+                    if self._in_flight < self.settings.max_in_flight:
+                        return self._take(provider, route, now, waited)
                     if left <= 0:
                         raise ThrottledError(
                             f"{self.name}: no free request slot (max_in_flight "
@@ -135,16 +155,6 @@ class UpstreamBudget:
                             provider=provider)
                     self._room.wait(timeout=min(left, 1.0))  # real time: others finish
                     continue
-                else:
-                    slot = max(self._next_slot, now)
-                    wait = slot - now
-                    if wait <= 0:
-                        return self._take(provider, route, now, waited)
-                    if wait > left:
-                        raise ThrottledError(
-                            f"{self.name}: paced at {self._rate:.2f} requests/s, no slot "
-                            f"within the {max(0.0, left):.1f}s the request has left",
-                            provider=provider)
             self._sleep(wait)
             waited += wait
 
@@ -159,7 +169,8 @@ class UpstreamBudget:
             if status == 429:
                 self._throttled(ticket, now, retry_after_s)
             elif status is not None and status < 500:
-                self._last_success[ticket.provider] = now
+                if ticket.route not in _HANDSHAKE_ROUTES:  # where limits and blocks show
+                    self._last_success[ticket.provider] = now
                 self._cooldowns_in_a_row = 0
             else:  # no answer, or a 5xx: not a verdict on the pace, but not a healthy provider
                 self._last_failure[ticket.provider] = now
@@ -177,6 +188,14 @@ class UpstreamBudget:
         upstream succeeded meanwhile), so they count against its breaker."""
         with self._lock:
             return self._is_own_block(provider, self._clock())
+
+    def requests_per_symbol(self, *, default: float) -> float:
+        """Requests this upstream answered per symbol its providers were served (counted as
+        data-route successes, quoteSummary being one per symbol); ``default`` until some were."""
+        with self._lock:
+            served = self._by_route.get("quoteSummary", 0)
+            total = sum(self._by_route.values())
+        return total / served if served >= 10 else default
 
     @property
     def rate_per_s(self) -> float:
@@ -201,7 +220,6 @@ class UpstreamBudget:
     # --- internals (called with the lock held) ------------------------------------------------
 
     def _take(self, provider: str, route: str, now: float, waited: float) -> Ticket:
-        self._next_slot = max(self._next_slot, now) + 1.0 / self._rate
         self._in_flight += 1
         self._window_sent += 1
         self._by_route[route] += 1
@@ -237,10 +255,15 @@ class UpstreamBudget:
             self._cooling_until = until
 
     def _is_own_block(self, provider: str, now: float) -> bool:
+        """``provider`` had no success within the window while another had one and neither a
+        429 nor a failure: Yahoo refuses this library, not the IP (a limit on the IP refuses
+        some requests of both, and lets some of both through)."""
         window = self.settings.provider_block_window_s
+        if now - self._last_success.get(provider, -math.inf) <= window:
+            return False
         return any(other != provider and now - at <= window
-                   and max(self._last_throttled.get(other, -math.inf),
-                           self._last_failure.get(other, -math.inf)) < at
+                   and now - max(self._last_throttled.get(other, -math.inf),
+                                 self._last_failure.get(other, -math.inf)) > window
                    for other, at in self._last_success.items())
 
     def _adapt(self, now: float) -> None:
