@@ -43,7 +43,7 @@ class UpstreamSettings(FrozenModel):
     probe_share_per_s: float = Field(default=0.002, ge=0, le=1)
     decrease_factor: float = Field(default=0.5, gt=0, lt=1)
     cooldown_s: Duration = Field(default=1.0, gt=0, le=3600)
-    max_cooldown_s: Duration = Field(default=60.0, gt=0, le=86400)
+    max_cooldown_s: Duration = Field(default=30.0, gt=0, le=86400)
     max_retry_after_s: Duration = Field(default=3600.0, ge=0, le=86400)
     provider_block_window_s: Duration = Field(default=10.0, gt=0, le=3600)
     remember_rate: bool = True

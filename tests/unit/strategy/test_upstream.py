@@ -227,3 +227,22 @@ def test_the_snapshot_counts_requests_by_route_and_provider_and_429s(clock: Fake
     assert snap.cooldowns == 1 and snap.wait_p50_s is not None
     assert snap.min_rate_per_s is not None and snap.max_rate_per_s is not None
     assert math.isfinite(snap.min_rate_per_s) and snap.min_rate_per_s <= snap.max_rate_per_s
+
+
+def test_after_a_60_s_storm_of_429s_the_rate_is_back_above_80_percent_within_60_s(
+        clock: FakeClock) -> None:
+    budget = make_budget(clock)
+    start = clock()
+    while clock() - start < 20:  # an unthrottled upstream: the rate climbs
+        send(budget, clock)
+    before = budget.rate_per_s
+    storm_end = clock() + 60
+    while clock() < storm_end:  # every request refused, no Retry-After
+        send(budget, clock, 429)
+    assert budget.rate_per_s < before / 2
+    recovered_at = None
+    while clock() < storm_end + 60:
+        send(budget, clock)
+        if recovered_at is None and budget.rate_per_s >= 0.8 * before:
+            recovered_at = clock()
+    assert recovered_at is not None and recovered_at - storm_end <= 60
