@@ -111,6 +111,20 @@ def run_unthrottled(n: int) -> list[Figure]:
     ]
 
 
+def run_fingerprint_block(n: int) -> Figure:
+    """Acceptance 5: Yahoo blocks yfinance only: yahooquery serves, yfinance's breaker opens."""
+    with tempfile.TemporaryDirectory() as tmp, \
+            throttling_yahoo(limit_per_s=0, latency_s=0.005, block_library="yfinance") as yahoo, \
+            _shipped(Path(tmp), yahoo.url) as provider:
+        results = provider.batch_fetch(_symbols("FPB", n), progress=False)
+        trips = provider.get_reliability_stats()["providers"]["yfinance"]["breaker"]["trips"]
+    by_yq = sum(1 for r in results.values() if r.success and r.provider == "yahooquery")
+    share = 100.0 * by_yq / n
+    return Figure(f"batch {n}, Yahoo blocks yfinance only: served by yahooquery",
+                  f"{share:.1f}%", "98%", share / 98.0, ">= 1.0, yfinance's breaker opens",
+                  share >= 98.0 and trips >= 1, f"yfinance breaker trips: {trips}")
+
+
 def run_slow_limit(n: int) -> Figure:
     """Acceptance 9: at 0.5 req/s with the 30 s deadline, no answer later than 30.5 s."""
     with tempfile.TemporaryDirectory() as tmp, \
@@ -133,5 +147,6 @@ def run(n: int, limits: tuple[float, ...] = (2, 5, 10, 20)) -> list[Figure]:
     for limit in limits:
         figures.extend(run_limit(n, limit))
     figures.extend(run_unthrottled(n))
+    figures.append(run_fingerprint_block(n))
     figures.append(run_slow_limit(3))
     return figures

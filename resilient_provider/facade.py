@@ -126,6 +126,7 @@ class ResilientProvider(AsyncTwins):
                 budgets[name] = UpstreamBudget(
                     name, settings, clock=self._clock, sleep=sleep,
                     start_rate_per_s=learned.get(name) if settings.remember_rate else None)
+            budgets[name].add_provider(str(provider.name))
             bind = getattr(provider, "bind_gate", None)
             if callable(bind):
                 bind(budgets[name])

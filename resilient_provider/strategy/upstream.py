@@ -6,11 +6,10 @@ soft bans. So every HTTP request to an upstream, from every provider on it, pass
 :class:`UpstreamBudget` (the :class:`~resilient_provider.providers.gate.RequestGate` of the
 adapters' sessions), which decides *when* it may go and learns from *how* it was answered:
 
-* **Pacing** is a virtual schedule (GCRA): each request is given the slot ``1/rate`` after the
-  previous one, so requests go out evenly instead of in bursts. Why our own and not
-  pyrate-limiter's bucket (which does our hard caps): its buckets hold fixed rates, and this
-  rate changes on every adjustment; a schedule whose interval is read at each admission is a
-  few lines and exact.
+* **Pacing**: a request goes out ``1/rate`` after the previous one, waiters taking turns, so
+  requests go out evenly instead of in bursts. Why our own and not pyrate-limiter's bucket
+  (which does our hard caps): its buckets hold fixed rates, and this rate changes on every
+  adjustment; an interval read from the rate at each admission is a few lines and exact.
 * **The rate adapts** (AIMD with a slow start and a memory of the limit), between
   ``min_rate_per_s`` and ``max_rate_per_s``. Once per second in which the budget was used (at
   least half the rate's requests were sent) and no 429 came, the rate rises: times
@@ -52,6 +51,9 @@ from ..stats.upstream_report import UpstreamReport
 #: Routes of the cookie and consent pages: their answers say nothing of limits or blocks.
 _HANDSHAKE_ROUTES = frozenset({"cookie", "consent", "other"})
 
+#: Longest single wait for a slot before the rate is read again (it may have risen).
+_RECHECK_S = 0.25
+
 #: How many recent permit waits the statistics keep for percentiles.
 _WAIT_SAMPLES = 2000
 
@@ -64,6 +66,7 @@ class Ticket:
     route: str
     sent_at: float
     waited_s: float
+    probe: bool = False
 
 
 class UpstreamBudget:
@@ -90,8 +93,11 @@ class UpstreamBudget:
         self._ceiling: float | None = None  # the rate of the last 429 cut (None: none yet)
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)  # signalled when a request in flight ends
-        self._next_slot = 0.0  # epoch seconds: the earliest the next request may go out
+        self._last_sent = -math.inf  # epoch seconds: when the last request went out
+        self._turn = threading.Lock()  # the line of waiters: one waits for the next slot
         self._in_flight = 0
+        self._probing = False
+        self._providers: set[str] = set()
         self._cooling_until = 0.0
         self._cooldowns_in_a_row = 0
         self._last_cut = -math.inf
@@ -113,21 +119,49 @@ class UpstreamBudget:
     # --- the gate -----------------------------------------------------------------------------
 
     def admit(self, provider: str, route: str) -> Ticket:
-        """Wait for this request's slot (and the end of a cool-down), within the request's
+        """Wait for this request's turn (and the end of a cool-down), within the request's
         deadline; raise :class:`UpstreamCoolingError` or :class:`ThrottledError` when it would
         come too late.
 
-        The slot is reserved before the wait, so concurrent callers are spaced ``1/rate``
-        apart rather than woken together; a cool-down voids a reservation made before it.
+        Waiters take turns (one lock): only the first in line waits for the next slot, read
+        from the rate *now*, so a rate that rises meanwhile shortens the wait, and waiters are
+        not woken together into a burst. A probe (see :meth:`_may_probe`) skips the line.
         """
+        with self._lock:
+            probe = self._may_probe(provider, self._clock())
+            self._probing = self._probing or probe
+        in_line = False
+        try:
+            if not probe:
+                left = self._time_left()
+                in_line = self._turn.acquire(timeout=left if math.isfinite(left) else -1)
+                if not in_line:
+                    raise ThrottledError(f"{self.name}: no turn to send within the deadline "
+                                         f"(paced at {self.rate_per_s:.2f} requests/s)",
+                                         provider=provider)
+            return self._wait_for_slot(provider, route, probe)
+        except BaseException:
+            if probe:
+                with self._lock:
+                    self._probing = False
+            raise
+        finally:
+            if in_line:
+                self._turn.release()
+
+    def _wait_for_slot(self, provider: str, route: str, probe: bool) -> Ticket:
         waited = 0.0
-        reserved = False
         while True:
             with self._lock:
                 now = self._clock()
                 left = self._time_left()
                 cooling = self._cooling_until - now
-                wait = 0.0
+                if not probe and self._hands_over(provider, now):
+                    self._cooling_skips += 1
+                    raise UpstreamCoolingError(
+                        f"{self.name} refused {provider} with HTTP 429; its other requests "
+                        "wait while another provider on the upstream tells an IP block from "
+                        f"{provider}'s own", cooling_for_s=max(0.0, cooling), provider=provider)
                 if cooling > 0:
                     if cooling > left:
                         self._cooling_skips += 1
@@ -135,26 +169,25 @@ class UpstreamBudget:
                             f"{self.name} is cooling down after HTTP 429 for {cooling:.1f}s "
                             f"more; the request has {max(0.0, left):.1f}s left",
                             cooling_for_s=cooling, provider=provider)
-                    wait, reserved = cooling, False
-                elif not reserved:
-                    slot = max(self._next_slot, now)
-                    if slot - now > left:
+                    wait = cooling
+                else:
+                    wait = 0.0 if probe else self._last_sent + 1.0 / self._rate - now
+                    if wait > left:
                         raise ThrottledError(
                             f"{self.name}: paced at {self._rate:.2f} requests/s, no slot "
                             f"within the {max(0.0, left):.1f}s the request has left",
                             provider=provider)
-                    self._next_slot = slot + 1.0 / self._rate
-                    wait, reserved = slot - now, True
-                if wait <= 0:
-                    if self._in_flight < self.settings.max_in_flight:
-                        return self._take(provider, route, now, waited)
-                    if left <= 0:
-                        raise ThrottledError(
-                            f"{self.name}: no free request slot (max_in_flight "
-                            f"{self.settings.max_in_flight}) within the deadline",
-                            provider=provider)
-                    self._room.wait(timeout=min(left, 1.0))  # real time: others finish
-                    continue
+                    if wait <= 0:
+                        if self._in_flight < self.settings.max_in_flight:
+                            return self._take(provider, route, now, waited, probe=probe)
+                        if left <= 0:
+                            raise ThrottledError(
+                                f"{self.name}: no free request slot (max_in_flight "
+                                f"{self.settings.max_in_flight}) within the deadline",
+                                provider=provider)
+                        self._room.wait(timeout=min(left, 1.0))  # real time: others finish
+                        continue
+                    wait = min(wait, _RECHECK_S)  # the rate may rise meanwhile
             self._sleep(wait)
             waited += wait
 
@@ -165,6 +198,8 @@ class UpstreamBudget:
         with self._lock:
             self._in_flight -= 1
             self._room.notify()
+            if ticket.probe:
+                self._probing = False
             now = self._clock()
             if status == 429:
                 self._throttled(ticket, now, retry_after_s)
@@ -219,13 +254,47 @@ class UpstreamBudget:
 
     # --- internals (called with the lock held) ------------------------------------------------
 
-    def _take(self, provider: str, route: str, now: float, waited: float) -> Ticket:
+    def add_provider(self, name: str) -> None:
+        """Name a provider that sends requests through this budget (so a 429 to one can be
+        handed to another to probe, see :meth:`_hands_over`)."""
+        with self._lock:
+            self._providers.add(name)
+
+    def _heard(self, provider: str) -> float:
+        return max(self._last_success.get(provider, -math.inf),
+                   self._last_throttled.get(provider, -math.inf),
+                   self._last_failure.get(provider, -math.inf))
+
+    def _hands_over(self, provider: str, now: float) -> bool:
+        """Whether ``provider``, refused by a 429 in this episode, should stop sending until
+        another provider on the upstream, silent since, has probed it: a refused library
+        queueing more requests would only delay the answer that tells its own block from
+        the IP's."""
+        window = self.settings.provider_block_window_s
+        if now - self._last_cut > window or self._last_throttled.get(provider, -math.inf) \
+                < self._last_cut:
+            return False
+        return any(other != provider and self._heard(other) < self._last_cut
+                   for other in self._providers)
+
+    def _may_probe(self, provider: str, now: float) -> bool:
+        """Whether ``provider`` may send a probe ahead of the queue: another provider drew a
+        429 within the window and this one has not been heard from since before it."""
+        window = self.settings.provider_block_window_s
+        if self._probing or now - self._last_cut > window:
+            return False
+        return now - self._heard(provider) > window and any(
+            other != provider and now - at <= window for other, at in self._last_throttled.items())
+
+    def _take(self, provider: str, route: str, now: float, waited: float, *,
+              probe: bool = False) -> Ticket:
+        self._last_sent = max(self._last_sent, now)
         self._in_flight += 1
         self._window_sent += 1
         self._by_route[route] += 1
         self._by_provider[provider] += 1
         self._waits.append(waited)
-        return Ticket(provider, route, now, waited)
+        return Ticket(provider, route, now, waited, probe)
 
     def _throttled(self, ticket: Ticket, now: float, retry_after_s: float | None) -> None:
         self._rate_limited += 1
@@ -234,19 +303,24 @@ class UpstreamBudget:
             self._provider_blocks += 1
             return
         self._window_throttled = True
-        if ticket.sent_at > self._last_cut:  # sent after the last cut: news, not an echo
+        # Sent after the last cut: news. The answers to requests already in flight then are
+        # echoes of the same refusal: they neither cut the rate again nor lengthen the pause
+        # (a Retry-After they carry is still honoured).
+        news = ticket.sent_at > self._last_cut
+        if news:
             if self._cooldowns_in_a_row == 0:  # the 429 that ended a run of successes
                 self._ceiling = self._rate  # marks the limit; one in a storm says nothing
             self._rate = self._bounded(self._rate * self.settings.decrease_factor)
             self._min_seen = min(self._min_seen, self._rate)
             self._last_cut = now
-            self._next_slot = max(self._next_slot, now) + 1.0 / self._rate
         if retry_after_s is not None:
             pause = min(retry_after_s, self.settings.max_retry_after_s)
-        else:
+        elif news:
             pause = min(self.settings.cooldown_s * 2.0 ** self._cooldowns_in_a_row,
                         self.settings.max_cooldown_s)
             self._cooldowns_in_a_row += 1
+        else:
+            return
         until = now + pause
         if until > self._cooling_until:
             self._cooling_s += until - max(now, self._cooling_until)
