@@ -92,6 +92,16 @@ class _RecordingYfData(YfData, metaclass=_PrivateInstances):
     def __init__(self, session: Any, timeout_s: float) -> None:
         super().__init__(session=session)
         self._timeout_s = timeout_s
+        self._routed = isinstance(session, YahooRoutingSession)
+
+    def _get_cookie_basic(self, timeout: float = 30) -> Any:
+        got = super()._get_cookie_basic(timeout)
+        if got and self._routed and getattr(self, "_cookie", None) is None:
+            # yfinance reuses only a cookie it could cache, one of a *yahoo* domain; a routed
+            # session holds it under the mirror's host, so yfinance would fetch it again before
+            # every request. Real Yahoo is never routed: its handshake stays yfinance's own.
+            self._cookie = True
+        return got
 
     def _make_request(self, url: Any, request_method: Callable[..., Any], body: Any = None,
                       params: Any = None, timeout: float = 30, data: Any = None) -> Any:

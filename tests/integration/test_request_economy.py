@@ -58,7 +58,23 @@ def test_a_batch_costs_about_one_request_per_symbol(
     handshake = sum(seen[r] for r in HANDSHAKE_ROUTES)
     assert data / n <= 1.1, f"{data / n:.3f} data requests per symbol"
     assert set(seen) <= {*DATA_ROUTES, *HANDSHAKE_ROUTES}, seen
-    assert handshake >= 1  # reported beside: see test_the_handshake_is_not_repeated_per_request
+    assert (seen["cookie"], seen["crumb"], seen["consent"]) == (1, 1, 0), seen
+    assert handshake / n <= 0.04
+
+
+def test_after_a_refused_crumb_the_handshake_is_done_again_once(
+    yahoo: FakeYahooServer, clock: FakeClock
+) -> None:
+    # The routed session keeps its cookie like a real-Yahoo one, until yfinance itself drops it
+    # (a >= 400 answer makes it switch its cookie strategy and start over).
+    with facade_over(yahoo, clock) as facade:
+        assert facade.get_ticker_info("AAPL")["_data_source"] == "primary"
+        yahoo.expire_crumbs()
+        assert facade.get_ticker_info("MSFT")["_data_source"] == "primary"
+        assert facade.get_ticker_info("QQQ")["_data_source"] == "primary"
+    seen = routes(yahoo)
+    assert seen["crumb"] == 2 and seen["consent"] == 3  # yfinance's csrf strategy, once
+    assert seen["cookie"] == 1
 
 
 def test_trailing_peg_ratio_is_an_option_in_the_config(
