@@ -163,6 +163,11 @@ class Transcript:
         with self._lock:
             self._exchanges.append(exchange)
 
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """Every exchange so far, oldest first."""
+        with self._lock:
+            return tuple(self._exchanges)
+
     def final(self, symbol: str) -> list[Exchange]:
         """The last exchange per data route that concerned ``symbol`` (a library's own retry
         supersedes the answer it retried)."""

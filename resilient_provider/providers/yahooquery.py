@@ -102,7 +102,11 @@ class YahooQueryProvider:
             :mod:`resilient_provider.testing`); ignored when ``session`` is given.
         max_workers: how many chunks of symbols this provider fetches at once, all calls
             together (one thread pool per provider, so concurrent batch chunks share it).
-        chunk_size: symbols per yahooquery Ticker call.
+        chunk_size: symbols per yahooquery Ticker call: one v7 request each, and their
+            quoteSummary requests one after another (yahooquery's synchronous mode), so chunks
+            are the unit of parallelism. 25 keeps a 50-symbol call on two threads for 0.02
+            more requests per symbol than 50 would; yahooquery itself would put up to 1500
+            symbols in one v7 request, where Yahoo has failed more than ~99 since 2025-03.
         name: the provider name in results and stats.
 
     Every request yahooquery sends passes the gate of the ``"yahoo"`` upstream once the façade

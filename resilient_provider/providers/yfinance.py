@@ -1,4 +1,4 @@
-"""The yfinance adapter: ``Ticker.info`` for each symbol, classified and in canonical units.
+"""The yfinance adapter: yfinance's ``Ticker.info`` for each symbol, classified, in canonical units.
 
 Three yfinance realities shape it (read from yfinance 1.7's ``data.py`` and
 ``scrapers/quote.py``):
@@ -14,8 +14,11 @@ Three yfinance realities shape it (read from yfinance 1.7's ``data.py`` and
   ``Quote`` (the object ``Ticker.info`` reads through); the ``YfData`` (session, cookie, crumb)
   is built lazily once and reused.
 
-Several symbols are fetched concurrently on a bounded thread pool: yfinance has no batch call
-for ``.info``.
+``.info`` costs three requests per symbol (quoteSummary, a one-symbol v7 quote, and
+fundamentals-timeseries for ``trailingPegRatio`` alone). A call here sends one v7 quote per
+chunk of up to 50 symbols and one quoteSummary per symbol, and the timeseries only when
+``trailing_peg_ratio`` is on; each dict is still built by yfinance's own ``.info`` code
+(:mod:`.yfinance_batch`). The symbols' quoteSummary requests run on a bounded thread pool.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from yfinance.data import SingletonMeta, YfData
 from yfinance.exceptions import YFRateLimitError
-from yfinance.scrapers.quote import Quote
 
 from ..config import YAHOO_UPSTREAM
 from ..errors import DataContractError, RateLimitError, ResilientProviderError
@@ -44,10 +47,16 @@ from .yahoo_http import (
     first_failure,
 )
 from .yahoo_info import canonical_units, has_any_data
+from .yfinance_batch import (
+    QUOTE_CHUNK_SIZE,
+    PrefetchedQuote,
+    QuoteChunk,
+    current_transcript,
+    fetch_quote_chunk,
+    recording,
+)
 
 log = get_logger(__name__)
-#: The transcript of the adapter call running on this thread (None between calls).
-_current = threading.local()
 
 
 class _QuietDuringOurCalls(logging.Filter):
@@ -60,7 +69,7 @@ class _QuietDuringOurCalls(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(_current, "transcript", None) is None:
+        if current_transcript() is None:
             return True
         log.debug("yfinance said: %s", record.getMessage()[:300])
         return False
@@ -85,10 +94,20 @@ class _RecordingYfData(YfData, metaclass=_PrivateInstances):
     def __init__(self, session: Any, timeout_s: float) -> None:
         super().__init__(session=session)
         self._timeout_s = timeout_s
+        self._routed = isinstance(session, YahooSession) and session.base_url is not None
+
+    def _get_cookie_basic(self, timeout: float = 30) -> Any:
+        got = super()._get_cookie_basic(timeout)
+        if got and self._routed and getattr(self, "_cookie", None) is None:
+            # yfinance reuses only a cookie it could cache, one of a *yahoo* domain; a routed
+            # session holds it under the mirror's host, so yfinance would fetch it again before
+            # every request. Real Yahoo is never routed: its handshake stays yfinance's own.
+            self._cookie = True
+        return got
 
     def _make_request(self, url: Any, request_method: Callable[..., Any], body: Any = None,
                       params: Any = None, timeout: float = 30, data: Any = None) -> Any:
-        transcript: Transcript | None = getattr(_current, "transcript", None)
+        transcript = current_transcript()
 
         def recorded(**kwargs: Any) -> Any:
             response = request_method(**kwargs)
@@ -112,6 +131,13 @@ class YFinanceProvider:
         max_workers: how many symbols this provider fetches at once in multi-symbol calls, all
             calls together (one thread pool per provider, so concurrent batch chunks share it).
         name: the provider name in results and stats.
+        trailing_peg_ratio: also send yfinance's fundamentals-timeseries request, one more per
+            symbol, to fill ``trailingPegRatio`` (the only field that needs it). Off by default:
+            the key is then present with None, as when Yahoo has no value.
+
+    A call sends one quoteSummary request per symbol and one v7 quote request per 50 symbols
+    (about 1.02 requests per symbol, plus the cookie/crumb handshake), where ``Ticker.info``
+    sends three per symbol; the dicts are built by yfinance's own ``.info`` code all the same.
 
     Every request yfinance sends passes the gate of the ``"yahoo"`` upstream once the façade
     binds one (:meth:`bind_gate`); a ``session`` given here is used as it is, unpaced, unless
@@ -123,7 +149,7 @@ class YFinanceProvider:
 
     def __init__(self, *, session: Any = None, timeout_s: float = 10.0,
                  base_url: str | None = None, max_workers: int = 4,
-                 name: str = "yfinance") -> None:
+                 name: str = "yfinance", trailing_peg_ratio: bool = False) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         self.name = name
@@ -131,6 +157,7 @@ class YFinanceProvider:
         self._base_url = base_url
         self._timeout_s = float(timeout_s)
         self._workers = LazyWorkers(max_workers, name=name)
+        self._trailing_peg_ratio = bool(trailing_peg_ratio)
         self._lock = threading.Lock()
         self._data: _RecordingYfData | None = None
         self._gate: RequestGate | None = None
@@ -140,9 +167,21 @@ class YFinanceProvider:
         return f"YFinanceProvider(name={self.name!r}, timeout_s={self._timeout_s})"
 
     def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
-        """Fetch ``Ticker.info`` for each symbol; answer per symbol with info or an error."""
-        wanted = normalize_symbols(symbols)
-        return dict(zip(wanted, self._workers.map(self._fetch_one, wanted), strict=True))
+        """Fetch ``Ticker.info`` for each symbol; answer per symbol with info or an error.
+
+        First one v7 quote request per chunk of up to 50 symbols, then each symbol's
+        quoteSummary request and its dict, built from both by yfinance's ``.info`` code.
+        """
+        wanted = list(dict.fromkeys(normalize_symbols(symbols)))
+        if not wanted:
+            return {}
+        data = self._yf_data()
+        chunks = [wanted[i:i + QUOTE_CHUNK_SIZE] for i in range(0, len(wanted), QUOTE_CHUNK_SIZE)]
+        chunk_of = {symbol: chunk
+                    for chunk in self._workers.map(partial(fetch_quote_chunk, data), chunks)
+                    for symbol in chunk.symbols}
+        answers = self._workers.map(lambda s: self._fetch_one(data, s, chunk_of[s]), wanted)
+        return dict(zip(wanted, answers, strict=True))
 
     def bind_gate(self, gate: RequestGate | None) -> None:
         """Pass every HTTP request of this provider through ``gate`` (its upstream's budget)."""
@@ -176,8 +215,9 @@ class YFinanceProvider:
                 _install_quiet_filter()
             return self._data
 
-    def _fetch_one(self, symbol: str) -> InfoOrError:
-        answer = self._fetch_unpaced(symbol)
+    def _fetch_one(self, data: _RecordingYfData, symbol: str, chunk: QuoteChunk) -> InfoOrError:
+        self._take_refusal()  # a refusal left from an earlier call on this thread is not ours
+        answer = self._fetch_unpaced(data, symbol, chunk)
         # yfinance swallows most exceptions, a gate's refusal too: a request it could not send
         # leaves the answer incomplete whatever yfinance made of it.
         refusal = self._take_refusal()
@@ -188,13 +228,13 @@ class YFinanceProvider:
         session = data._session if data is not None else None
         return session.take_refusal() if isinstance(session, YahooSession) else None
 
-    def _fetch_unpaced(self, symbol: str) -> InfoOrError:
-        data = self._yf_data()
-        self._take_refusal()  # a refusal left from an earlier call on this thread is not ours
+    def _fetch_unpaced(self, data: _RecordingYfData, symbol: str,
+                       chunk: QuoteChunk) -> InfoOrError:
         transcript = Transcript()
-        _current.transcript = transcript
         try:
-            info = Quote(data, symbol).info
+            with recording(transcript):
+                info = PrefetchedQuote(data, symbol, chunk,
+                                       trailing_peg_ratio=self._trailing_peg_ratio).info
         except YFRateLimitError as exc:
             last = transcript.last_rate_limit()
             error: ResilientProviderError = RateLimitError(
@@ -206,8 +246,6 @@ class YFinanceProvider:
         except Exception as exc:  # noqa: BLE001 - yfinance raises bare transport/JSON errors
             recorded = first_failure(transcript.final(symbol), symbol=symbol, provider=self.name)
             return recorded or error_from_exception(exc, symbol=symbol, provider=self.name)
-        finally:
-            _current.transcript = None
         return self._classify(symbol, info, transcript)
 
     def _classify(self, symbol: str, info: Any, transcript: Transcript) -> InfoOrError:
