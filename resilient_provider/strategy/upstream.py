@@ -139,7 +139,7 @@ class UpstreamBudget:
                 now = self._clock()
                 left = self._time_left()
                 cooling = self._cooling_until - now
-                if not probe and self._verdicts.hands_over(provider, now, self._last_cut):
+                if not probe and self._verdicts.hands_over(provider, now):
                     self._cooling_skips += 1
                     raise UpstreamCoolingError(
                         f"{self.name} refused {provider} with HTTP 429; its other requests "

@@ -58,12 +58,14 @@ class ProviderVerdicts:
                                  self._failure.get(other, -math.inf)) > self.window_s
                    for other, at in self._success.items())
 
-    def hands_over(self, provider: str, now: float, last_cut: float) -> bool:
-        """Whether ``provider``, refused in the episode that began cutting at ``last_cut``,
-        should stop sending until a provider silent since has probed."""
-        if now - last_cut > self.window_s or self._throttled.get(provider, -math.inf) < last_cut:
+    def hands_over(self, provider: str, now: float) -> bool:
+        """Whether ``provider``, refused within the window, should stop sending until another
+        provider, silent for the whole window, has probed (once both were refused, the block
+        is the IP's: nobody hands over)."""
+        if now - self._throttled.get(provider, -math.inf) > self.window_s:
             return False
-        return any(other != provider and self.heard(other) < last_cut for other in self.providers)
+        return any(other != provider and now - self.heard(other) > self.window_s
+                   for other in self.providers)
 
     def may_probe(self, provider: str, now: float, last_cut: float) -> bool:
         """Whether ``provider`` may probe ahead of the line: another provider drew a 429 within
