@@ -4,8 +4,7 @@ diskcache pickles by default; :class:`~.json_disk.JsonOnlyDisk` stores and reads
 and refuses pickled rows and keys outright.
 
 A damaged database is moved aside whole on open (renamed to ``<dir>.corrupt-<UTC stamp>``)
-and a fresh one started: a cache is worth less than the run that would fail on it. The
-``-wal`` file is never deleted on its own, since it may hold the only good copy of pages.
+and a fresh one started (see :mod:`.disk_repair`).
 """
 
 from __future__ import annotations
@@ -14,16 +13,14 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import diskcache
-from diskcache.core import DBNAME
 
 from ..logs import get_logger
 from .base import CacheEntry, cache_key, decode_entry, encode_entry
+from .disk_repair import damage_of, is_corruption, move_aside
 from .json_disk import JsonOnlyDisk, RefusedRowError
 
 log = get_logger(__name__)
@@ -214,10 +211,10 @@ class DiskCache:
             try:
                 return self._open_cache()
             except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
+                if not is_corruption(exc):
                     raise
                 problem = str(exc)
-        self._move_aside(problem)
+        move_aside(self._directory, problem)
         return self._open_cache()
 
     def _open_cache(self) -> diskcache.Cache:
@@ -229,46 +226,4 @@ class DiskCache:
 
     def _damage(self) -> str | None:
         """Why the database on disk is unusable, or None when it is sound or absent."""
-        db = self._directory / DBNAME
-        try:
-            size = db.stat().st_size
-        except FileNotFoundError:
-            return None
-        if size == 0:
-            # SQLite reads a 0-byte file as an empty database, and another process may be
-            # creating it this very moment; value files or a WAL beside it mean it was cut.
-            others = [p.name for p in self._directory.iterdir()
-                      if p.name not in {DBNAME, f"{DBNAME}-journal"}]
-            return f"{DBNAME} is empty beside {len(others)} other entries" if others else None
-        try:
-            with closing(sqlite3.connect(db)) as con:
-                rows = con.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as exc:
-            if _is_corruption(exc):
-                return str(exc)
-            # Busy or unreadable is not damage: let diskcache open it and report what it finds.
-            log.warning("could not check cache database %s, opening it unchecked: %s", db, exc)
-            return None
-        if rows == [("ok",)]:
-            return None
-        return "quick_check: " + "; ".join(str(row[0]) for row in rows[:3])
-
-    def _move_aside(self, problem: str) -> None:
-        """Rename the whole directory out of the way, keeping it for inspection."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        target = self._directory.with_name(f"{self._directory.name}.corrupt-{stamp}")
-        try:
-            self._directory.rename(target)
-        except FileNotFoundError:
-            # Another process got there first; what it left behind is a fresh start too.
-            log.warning("cache at %s is damaged (%s); already moved aside", self._directory,
-                        problem)
-            return
-        log.warning("cache at %s is damaged (%s); moved it to %s and starting empty",
-                    self._directory, problem, target)
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite said the file is damaged (not merely busy, missing or unwritable)."""
-    name = exc.sqlite_errorname
-    return name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT")
+        return damage_of(self._directory)
