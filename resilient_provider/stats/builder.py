@@ -50,7 +50,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     """
     by_source: dict[str, int] = {}
     cache_errors: dict[str, int] = {}
-    coalesced = 0
+    coalesced = not_found_hits = 0
     counted: dict[str, _ProviderTotals] = {}
     for (scope, name, metric, label), value in totals.items():
         if scope == "source":
@@ -59,6 +59,8 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
             cache_errors[label] = value
         elif scope == "coalesced":
             coalesced = value
+        elif scope == "not_found_cache":
+            not_found_hits = value
         elif scope == "provider":
             counted.setdefault(name, _ProviderTotals()).add(metric, label, value)
     shown: dict[str, ProviderReport] = {}
@@ -74,7 +76,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     return ReliabilityReport(
         run_id=run_id, started_at=_moment(started_at), sources=SourceCounts.of(by_source),
         providers=shown, cache_errors=cache_errors, coalesced_requests=coalesced,
-        alerts=tuple(alerts), stored=stored)
+        not_found_cache_hits=not_found_hits, alerts=tuple(alerts), stored=stored)
 
 
 @dataclass(frozen=True, slots=True)
