@@ -23,12 +23,12 @@ from .result import FetchResult
 from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.batch import BatchPlan, plan_batch
+from .strategy.budgets import budgets_for
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.engine import Engine
 from .strategy.guarded import GuardedProvider
 from .strategy.rate_memory import RATES_FILE_NAME, RateMemory
-from .strategy.upstream import UpstreamBudget
 from .symbols import normalize_symbol
 
 log = get_logger(__name__)
@@ -85,7 +85,8 @@ class ResilientProvider(AsyncTwins):
         # Provider calls in flight, all providers together; held for a call, not its backoffs.
         self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
         self._rates = RateMemory(self.settings.stats_path().parent / RATES_FILE_NAME)
-        self.upstreams = self._budgets(providers, sleep)
+        self.upstreams = budgets_for(providers, self.settings, learned=self._rates.load(),
+                                     clock=self._clock, sleep=sleep)
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,
@@ -106,29 +107,6 @@ class ResilientProvider(AsyncTwins):
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
-
-    def _budgets(self, providers: Sequence[Provider],
-                 sleep: Callable[[float], None]) -> dict[str, UpstreamBudget]:
-        """One request budget per upstream the providers declare (their ``upstream``), bound to
-        every provider on it that takes a gate (``bind_gate``); a provider that declares none
-        is not paced by a budget (its own ``rate_limit_per_s`` cap still applies)."""
-        learned = self._rates.load()
-        budgets: dict[str, UpstreamBudget] = {}
-        for provider in providers:
-            name = getattr(provider, "upstream", None)
-            if not isinstance(name, str) or not name:
-                continue
-            settings = self.settings.upstream(name)
-            if not settings.enabled:
-                continue
-            if name not in budgets:
-                budgets[name] = UpstreamBudget(
-                    name, settings, clock=self._clock, sleep=sleep,
-                    start_rate_per_s=learned.get(name) if settings.remember_rate else None)
-            bind = getattr(provider, "bind_gate", None)
-            if callable(bind):
-                bind(budgets[name])
-        return budgets
 
     @classmethod
     def from_config(cls, path: str | PathLike[str], **kwargs: Any) -> Self:
