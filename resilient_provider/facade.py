@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .cache import CacheBackend, open_cache
+from .cache.not_found import open_not_found
 from .config import Settings
 from .facade_async import AsyncTwins
 from .logs import get_logger
@@ -23,12 +24,12 @@ from .result import FetchResult
 from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.batch import BatchPlan, plan_batch
+from .strategy.budgets import budgets_for
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.engine import Engine
 from .strategy.guarded import GuardedProvider
 from .strategy.rate_memory import RATES_FILE_NAME, RateMemory
-from .strategy.upstream import UpstreamBudget
 from .symbols import normalize_symbol
 
 log = get_logger(__name__)
@@ -85,7 +86,8 @@ class ResilientProvider(AsyncTwins):
         # Provider calls in flight, all providers together; held for a call, not its backoffs.
         self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
         self._rates = RateMemory(self.settings.stats_path().parent / RATES_FILE_NAME)
-        self.upstreams = self._budgets(providers, sleep)
+        self.upstreams = budgets_for(providers, self.settings, learned=self._rates.load(),
+                                     clock=self._clock, sleep=sleep)
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,
@@ -103,34 +105,12 @@ class ResilientProvider(AsyncTwins):
                                      upstreams=self.upstreams)
         weakref.finalize(self, self._recorder.close)
         self._coalescer = Coalescer()
-        self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats)
+        self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats,
+                              not_found=open_not_found(cache, self.settings.cache,
+                                                       clock=self._clock))
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
-
-    def _budgets(self, providers: Sequence[Provider],
-                 sleep: Callable[[float], None]) -> dict[str, UpstreamBudget]:
-        """One request budget per upstream the providers declare (their ``upstream``), bound to
-        every provider on it that takes a gate (``bind_gate``); a provider that declares none
-        is not paced by a budget (its own ``rate_limit_per_s`` cap still applies)."""
-        learned = self._rates.load()
-        budgets: dict[str, UpstreamBudget] = {}
-        for provider in providers:
-            name = getattr(provider, "upstream", None)
-            if not isinstance(name, str) or not name:
-                continue
-            settings = self.settings.upstream(name)
-            if not settings.enabled:
-                continue
-            if name not in budgets:
-                budgets[name] = UpstreamBudget(
-                    name, settings, clock=self._clock, sleep=sleep,
-                    start_rate_per_s=learned.get(name) if settings.remember_rate else None)
-            budgets[name].add_provider(str(provider.name))
-            bind = getattr(provider, "bind_gate", None)
-            if callable(bind):
-                bind(budgets[name])
-        return budgets
 
     @classmethod
     def from_config(cls, path: str | PathLike[str], **kwargs: Any) -> Self:
@@ -144,25 +124,32 @@ class ResilientProvider(AsyncTwins):
 
     # --- sync API ----------------------------------------------------------------------------
 
-    def fetch(self, symbol: str) -> FetchResult:
+    def fetch(self, symbol: str, *, refresh: bool = False) -> FetchResult:
         """The full tagged answer for ``symbol``: data or error, source, age, latency, trace.
+
+        A symbol a provider confirmed unknown less than ``cache.not_found_for`` ago is answered
+        ``symbol_not_found`` at once, without a provider call (the negative cache).
+        ``refresh=True`` asks the providers anyway: it skips the negative cache and the
+        read-through (``cache.read_through``); the cache still serves when every provider fails,
+        and an upstream cooling down after a 429 is still not asked.
 
         Raises :class:`~resilient_provider.errors.InvalidSymbolError` (a ``ValueError``) for
         input that is not a ticker symbol, before any I/O; never for provider failures.
         """
         normalized = normalize_symbol(symbol)
         self._check_open()
-        result = self._engine.fetch([normalized])[normalized]
+        result = self._engine.fetch([normalized], refresh=refresh)[normalized]
         return result if result.ticker == symbol else result.with_ticker(symbol)
 
-    def get_ticker_info(self, symbol: str) -> dict[str, Any]:
+    def get_ticker_info(self, symbol: str, *, refresh: bool = False) -> dict[str, Any]:
         """The info dict for ``symbol`` with ``_data_source``, ``_provider``, ``_is_stale``,
         ``_fetched_at``, ``_age_s`` and ``_latency_ms`` tags — or, when every source failed,
-        ``{"symbol", "ticker", "error", "_error_code", "_data_source": "error"}``."""
-        return self.fetch(symbol).to_tagged_dict()
+        ``{"symbol", "ticker", "error", "_error_code", "_data_source": "error"}``. ``refresh``:
+        as for :meth:`fetch`."""
+        return self.fetch(symbol, refresh=refresh).to_tagged_dict()
 
-    def batch_fetch(self, symbols: Iterable[str], *,
-                    progress: bool | None = None) -> dict[str, FetchResult]:
+    def batch_fetch(self, symbols: Iterable[str], *, progress: bool | None = None,
+                    refresh: bool = False) -> dict[str, FetchResult]:
         """:meth:`fetch` for many symbols at once: ``{symbol as given: FetchResult}``, in input
         order.
 
@@ -178,6 +165,8 @@ class ResilientProvider(AsyncTwins):
             symbols: ticker symbols (a list, tuple, pandas Series, …; not one string).
             progress: show a progress bar on stderr: None (default) for batches of 20 or more
                 symbols when stderr is a terminal, True always, False never.
+            refresh: ask the providers even for known unknowns and fresh entries (see
+                :meth:`fetch`).
 
         Raises:
             InvalidSymbolError: ``symbols`` is a single string.
@@ -185,10 +174,10 @@ class ResilientProvider(AsyncTwins):
         """
         plan = plan_batch(symbols)
         self._check_open()
-        return self._batch(plan, progress)
+        return self._batch(plan, progress, refresh)
 
     def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool = False,
-                              progress: bool | None = None) -> Any:
+                              progress: bool | None = None, refresh: bool = False) -> Any:
         """:meth:`get_ticker_info` for many symbols: ``{symbol as given: tagged dict}`` in input
         order, or with ``as_frame=True`` a pandas DataFrame indexed by symbol with the info
         fields, then the tag columns (:data:`~resilient_provider.result.TAG_COLUMNS`:
@@ -196,19 +185,21 @@ class ResilientProvider(AsyncTwins):
         ``_latency_ms``, ``_error_code``, ``error``). See :meth:`batch_fetch` for the rest."""
         plan = plan_batch(symbols)
         self._check_open()
-        return self._batch_info(plan, as_frame, progress)
+        return self._batch_info(plan, as_frame, progress, refresh)
 
-    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None) -> Any:
-        results = self._batch(plan, progress)
+    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None,
+                    refresh: bool) -> Any:
+        results = self._batch(plan, progress, refresh)
         if as_frame:
             from .frames import results_frame  # imported here: pandas is slow to import
 
             return results_frame(results)
         return {key: result.to_tagged_dict() for key, result in results.items()}
 
-    def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]:
+    def _batch(self, plan: BatchPlan, progress: bool | None,
+               refresh: bool) -> dict[str, FetchResult]:
         with progress_bar(len(plan.symbols), progress) as bar:
-            return self._engine.batch(plan, bar)
+            return self._engine.batch(plan, bar, refresh=refresh)
 
     # --- statistics --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import contextvars
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 from .config import Settings
@@ -27,41 +28,45 @@ class _Sync(Protocol):
     _lock: threading.Lock
     _executor: ThreadPoolExecutor | None
 
-    def fetch(self, symbol: str) -> FetchResult: ...
+    def fetch(self, symbol: str, *, refresh: bool = False) -> FetchResult: ...
     def _check_open(self) -> None: ...
-    def _batch(self, plan: BatchPlan, progress: bool | None) -> dict[str, FetchResult]: ...
-    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None) -> Any: ...
+    def _batch(self, plan: BatchPlan, progress: bool | None,
+               refresh: bool) -> dict[str, FetchResult]: ...
+    def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None,
+                    refresh: bool) -> Any: ...
 
 
 class AsyncTwins:
     """``afetch``, ``aget_ticker_info``, ``abatch_fetch`` and ``abatch_get_ticker_info``."""
 
-    async def afetch(self: _Sync, symbol: str) -> FetchResult:
+    async def afetch(self: _Sync, symbol: str, *, refresh: bool = False) -> FetchResult:
         """:meth:`fetch` for ``async`` code; safe to await inside a running event loop."""
         normalize_symbol(symbol)  # bad input raises here, in the caller's frame
         self._check_open()
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        return await loop.run_in_executor(_async_executor(self), context.run, self.fetch,
-                                          symbol)
+        return await loop.run_in_executor(_async_executor(self), context.run,
+                                          partial(self.fetch, symbol, refresh=refresh))
 
-    async def aget_ticker_info(self: _Sync, symbol: str) -> dict[str, Any]:
+    async def aget_ticker_info(self: _Sync, symbol: str, *,
+                               refresh: bool = False) -> dict[str, Any]:
         """:meth:`get_ticker_info` for ``async`` code."""
-        return (await AsyncTwins.afetch(self, symbol)).to_tagged_dict()
+        return (await AsyncTwins.afetch(self, symbol, refresh=refresh)).to_tagged_dict()
 
-    async def abatch_fetch(self: _Sync, symbols: Iterable[str], *,
-                           progress: bool | None = None) -> dict[str, FetchResult]:
+    async def abatch_fetch(self: _Sync, symbols: Iterable[str], *, progress: bool | None = None,
+                           refresh: bool = False) -> dict[str, FetchResult]:
         """:meth:`batch_fetch` for ``async`` code (the chunks run on their own threads)."""
         plan = plan_batch(symbols)  # bad input raises here, in the caller's frame
         self._check_open()
-        return await asyncio.to_thread(self._batch, plan, progress)
+        return await asyncio.to_thread(self._batch, plan, progress, refresh)
 
     async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
-                                     as_frame: bool = False, progress: bool | None = None) -> Any:
+                                     as_frame: bool = False, progress: bool | None = None,
+                                     refresh: bool = False) -> Any:
         """:meth:`batch_get_ticker_info` for ``async`` code."""
         plan = plan_batch(symbols)
         self._check_open()
-        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress)
+        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress, refresh)
 
 
 def _async_executor(facade: _Sync) -> ThreadPoolExecutor:

@@ -27,7 +27,9 @@ class Attempt:
 
     ``step`` is a provider name or ``"cache"``; ``outcome`` is ``"success"``, ``"error"``,
     ``"skipped"`` (circuit open, switched off, deadline spent) or ``"miss"`` (cache);
-    ``detail`` is the human-readable account used in error messages.
+    ``detail`` is the human-readable account used in error messages; ``retried_codes`` are the
+    error codes of a provider's earlier attempts that were retried (``error_code`` is the
+    last one's), so a not-found seen only after a 429 still shows the 429.
     """
 
     step: str
@@ -36,6 +38,7 @@ class Attempt:
     error_code: str | None = None
     latency_ms: float = 0.0
     retries: int = 0
+    retried_codes: tuple[str, ...] = ()
 
 
 #: The tags of an answer, in the order every tabular output (CSV, table, Parquet, DataFrame)

@@ -2,7 +2,9 @@
 
 :mod:`.base` defines :class:`CacheEntry` and the :class:`CacheBackend` protocol the strategy
 talks to; :mod:`.memory` is the in-process store for tests and short runs; :mod:`.disk` is the
-embedded default on diskcache. Both store JSON only, never pickle.
+embedded default on diskcache. Both store JSON only, never pickle. :mod:`.not_found` is the
+negative cache (symbols a provider confirmed it does not know) beside the entries: both
+backends are also a :class:`NotFoundStore`.
 """
 
 from collections.abc import Callable
@@ -11,8 +13,10 @@ from ..config import CacheSettings
 from .base import CacheBackend, CacheEntry, cache_key
 from .disk import DiskCache
 from .memory import MemoryCache
+from .not_found import NotFoundEntry, NotFoundStore
 
-__all__ = ["CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "cache_key", "open_cache"]
+__all__ = ["CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "NotFoundEntry",
+           "NotFoundStore", "cache_key", "open_cache"]
 
 
 def open_cache(settings: CacheSettings, *, clock: Callable[[], float]) -> CacheBackend:

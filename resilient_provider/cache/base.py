@@ -30,6 +30,16 @@ def cache_key(symbol: str) -> str:
     return f"rp:v{SCHEMA_VERSION}:info:{symbol}"
 
 
+#: The key prefix of negative-cache rows (see :mod:`.not_found`): no :func:`cache_key` starts
+#: with it, so a read of entries by their exact keys can never return one.
+NOT_FOUND_PREFIX = f"rp:v{SCHEMA_VERSION}:not-found:"
+
+
+def not_found_key(symbol: str) -> str:
+    """The storage key of a *validated* symbol's negative-cache row (never a :func:`cache_key`)."""
+    return NOT_FOUND_PREFIX + symbol
+
+
 def encode_entry(entry: CacheEntry) -> bytes:
     """Serialise an entry as JSON (never pickle). NaN and infinities become null."""
     raw = orjson.dumps(

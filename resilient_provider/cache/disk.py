@@ -4,8 +4,10 @@ diskcache pickles by default; :class:`~.json_disk.JsonOnlyDisk` stores and reads
 and refuses pickled rows and keys outright.
 
 A damaged database is moved aside whole on open (renamed to ``<dir>.corrupt-<UTC stamp>``)
-and a fresh one started: a cache is worth less than the run that would fail on it. The
-``-wal`` file is never deleted on its own, since it may hold the only good copy of pages.
+and a fresh one started (see :mod:`.disk_repair`).
+
+The negative cache's rows (:mod:`.not_found`) live in the same database under keys of their
+own (:func:`~.base.not_found_key`), which no read of entries asks for.
 """
 
 from __future__ import annotations
@@ -14,22 +16,28 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import diskcache
-from diskcache.core import DBNAME
 
 from ..logs import get_logger
-from .base import CacheEntry, cache_key, decode_entry, encode_entry
+from .base import (
+    NOT_FOUND_PREFIX,
+    CacheEntry,
+    cache_key,
+    decode_entry,
+    encode_entry,
+    not_found_key,
+)
+from .disk_repair import damage_of, is_corruption, move_aside
 from .json_disk import JsonOnlyDisk, RefusedRowError
+from .not_found import NotFoundEntry, decode_not_found, encode_not_found
 
 log = get_logger(__name__)
 
-#: Keys per query in :meth:`DiskCache.get_many`: well below SQLite's oldest limit on query
-#: parameters (999).
+#: Keys per query of :meth:`DiskCache._read` (entries and negative-cache rows): well below
+#: SQLite's oldest limit on query parameters (999).
 _READ_BATCH = 500
 
 #: Rows checked per write transaction in :meth:`DiskCache.prune`: bounds how long other
@@ -83,33 +91,16 @@ class DiskCache:
             return None
 
     def get_many(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
-        """Entries for those ``symbols`` that have a readable one, in the order asked.
-
-        diskcache has no multi-get and its ``get`` is one query per key, so a warm 500-symbol
-        batch would spend most of its time in SQLite round trips. This runs the query of
-        diskcache's own fast ``get`` path (the path it takes with statistics off and
-        least-recently-stored eviction, both pinned in :meth:`_open_cache`) for up to
-        :data:`_READ_BATCH` keys at once, and hands each row to the disk's ``fetch`` as ``get``
-        does: same rows, same expiry, same refusal of pickles, a fraction of the time.
-        """
+        """Entries for those ``symbols`` that have a readable one, in the order asked (up to
+        :data:`_READ_BATCH` keys per query: see :meth:`_read`)."""
         wanted = {cache_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
-        keys = list(wanted)
         found: dict[str, CacheEntry] = {}
-        for start in range(0, len(keys), _READ_BATCH):
-            part = keys[start:start + _READ_BATCH]
-            marks = ",".join("?" * len(part))
-            rows = self._cache._sql(
-                "SELECT key, mode, filename, value FROM Cache WHERE raw = 1"
-                f" AND key IN ({marks}) AND (expire_time IS NULL OR expire_time > ?)",
-                (*part, time.time())).fetchall()
-            for key, mode, filename, value in rows:
-                try:
-                    found[key] = self._entry(self._cache.disk.fetch(mode, filename, value, False))
-                except RefusedRowError as exc:
-                    self._drop(key, exc)
-                except OSError:
-                    pass  # its value file was deleted meanwhile: missing, as for get
-        return {wanted[key]: found[key] for key in keys if key in found}
+        for key, raw in self._read(list(wanted)).items():
+            try:
+                found[wanted[key]] = self._entry(raw)
+            except RefusedRowError as exc:
+                self._drop(key, exc)
+        return found
 
     def set(self, symbol: str, data: Mapping[str, Any], *, fetched_at: float,
             provider: str) -> None:
@@ -134,16 +125,48 @@ class DiskCache:
             for key, raw in rows:
                 self._cache.set(key, raw, expire=self._ttl_s)
 
+    def get_not_found(self, symbols: Sequence[str]) -> dict[str, NotFoundEntry]:
+        """Negative-cache rows of those ``symbols`` that have a readable one (see
+        :mod:`.not_found`), read as :meth:`get_many` reads entries."""
+        wanted = {not_found_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
+        found: dict[str, NotFoundEntry] = {}
+        for key, raw in self._read(list(wanted)).items():
+            row = decode_not_found(raw)
+            if row is None or row.symbol != wanted[key]:
+                self._drop(key, RefusedRowError("not a negative-cache row"))
+            else:
+                found[row.symbol] = row
+        return found
+
+    def set_not_found(self, entries: Sequence[NotFoundEntry], *, keep_s: float) -> None:
+        """Store negative-cache rows in one transaction, each kept ``keep_s`` seconds."""
+        rows = [(not_found_key(entry.symbol), encode_not_found(entry)) for entry in entries]
+        if not rows:
+            return
+        with self._cache.transact():
+            for key, raw in rows:
+                self._cache.set(key, raw, expire=keep_s)
+
+    def delete_not_found(self, symbols: Sequence[str]) -> None:
+        """Remove the negative-cache rows of ``symbols``, in one transaction."""
+        if not symbols:
+            return
+        with self._cache.transact():
+            for symbol in symbols:
+                self._cache.delete(not_found_key(symbol))
+
     def delete(self, symbol: str) -> bool:
         """Remove the entry for ``symbol``; True if there was one."""
         return bool(self._cache.delete(cache_key(symbol)))
 
     def clear(self) -> None:
-        """Remove every row, including any this cache would refuse to read."""
+        """Remove every row (negative-cache rows too), including any this cache would refuse
+        to read."""
         self._cache.clear()
 
     def prune(self, *, older_than: float) -> int:
-        """Remove entries fetched before epoch ``older_than``, expired rows and unreadable ones.
+        """Remove entries fetched (negative-cache rows confirmed) before epoch ``older_than``,
+        expired rows and unreadable ones.
 
         Returns how many rows were removed in all.
         """
@@ -154,12 +177,12 @@ class DiskCache:
             with self._cache.transact():
                 for key in keys[start:start + _PRUNE_BATCH]:
                     try:
-                        entry = self._load(key)
+                        written_at = self._written_at(key)
                     except RefusedRowError as exc:
                         self._drop(key, exc)
                         removed += 1
                         continue
-                    if entry is not None and entry.fetched_at < older_than:
+                    if written_at is not None and written_at < older_than:
                         removed += int(bool(self._cache.delete(key)))
         return removed
 
@@ -176,6 +199,46 @@ class DiskCache:
         """The entry under ``key`` or None; :class:`RefusedRowError` for an unreadable row."""
         raw = self._cache.get(key)
         return None if raw is None else self._entry(raw)
+
+    def _written_at(self, key: str) -> float | None:
+        """When the row under ``key`` was fetched (an entry) or confirmed (a negative-cache
+        row); None when it is gone, :class:`RefusedRowError` when it is unreadable."""
+        raw = self._cache.get(key)
+        if raw is None:
+            return None
+        if not key.startswith(NOT_FOUND_PREFIX):
+            return self._entry(raw).fetched_at
+        row = decode_not_found(raw)
+        if row is None:
+            raise RefusedRowError("not a negative-cache row")
+        return row.confirmed_at
+
+    def _read(self, keys: list[str]) -> dict[str, bytes]:
+        """The bytes stored under those ``keys`` that have a live row, in the order asked.
+
+        diskcache has no multi-get and its ``get`` is one query per key, so a warm 500-symbol
+        batch would spend most of its time in SQLite round trips. This runs the query of
+        diskcache's own fast ``get`` path (the path it takes with statistics off and
+        least-recently-stored eviction, both pinned in :meth:`_open_cache`) for up to
+        :data:`_READ_BATCH` keys at once, and hands each row to the disk's ``fetch`` as ``get``
+        does: same rows, same expiry, same refusal of pickles, a fraction of the time.
+        """
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), _READ_BATCH):
+            part = keys[start:start + _READ_BATCH]
+            marks = ",".join("?" * len(part))
+            rows = self._cache._sql(
+                "SELECT key, mode, filename, value FROM Cache WHERE raw = 1"
+                f" AND key IN ({marks}) AND (expire_time IS NULL OR expire_time > ?)",
+                (*part, time.time())).fetchall()
+            for key, mode, filename, value in rows:
+                try:
+                    found[key] = self._cache.disk.fetch(mode, filename, value, False)
+                except RefusedRowError as exc:
+                    self._drop(key, exc)
+                except OSError:
+                    pass  # its value file was deleted meanwhile: missing, as for get
+        return {key: found[key] for key in keys if key in found}
 
     @staticmethod
     def _entry(raw: bytes) -> CacheEntry:
@@ -214,10 +277,10 @@ class DiskCache:
             try:
                 return self._open_cache()
             except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
+                if not is_corruption(exc):
                     raise
                 problem = str(exc)
-        self._move_aside(problem)
+        move_aside(self._directory, problem)
         return self._open_cache()
 
     def _open_cache(self) -> diskcache.Cache:
@@ -229,46 +292,4 @@ class DiskCache:
 
     def _damage(self) -> str | None:
         """Why the database on disk is unusable, or None when it is sound or absent."""
-        db = self._directory / DBNAME
-        try:
-            size = db.stat().st_size
-        except FileNotFoundError:
-            return None
-        if size == 0:
-            # SQLite reads a 0-byte file as an empty database, and another process may be
-            # creating it this very moment; value files or a WAL beside it mean it was cut.
-            others = [p.name for p in self._directory.iterdir()
-                      if p.name not in {DBNAME, f"{DBNAME}-journal"}]
-            return f"{DBNAME} is empty beside {len(others)} other entries" if others else None
-        try:
-            with closing(sqlite3.connect(db)) as con:
-                rows = con.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as exc:
-            if _is_corruption(exc):
-                return str(exc)
-            # Busy or unreadable is not damage: let diskcache open it and report what it finds.
-            log.warning("could not check cache database %s, opening it unchecked: %s", db, exc)
-            return None
-        if rows == [("ok",)]:
-            return None
-        return "quick_check: " + "; ".join(str(row[0]) for row in rows[:3])
-
-    def _move_aside(self, problem: str) -> None:
-        """Rename the whole directory out of the way, keeping it for inspection."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        target = self._directory.with_name(f"{self._directory.name}.corrupt-{stamp}")
-        try:
-            self._directory.rename(target)
-        except FileNotFoundError:
-            # Another process got there first; what it left behind is a fresh start too.
-            log.warning("cache at %s is damaged (%s); already moved aside", self._directory,
-                        problem)
-            return
-        log.warning("cache at %s is damaged (%s); moved it to %s and starting empty",
-                    self._directory, problem, target)
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite said the file is damaged (not merely busy, missing or unwritable)."""
-    name = exc.sqlite_errorname
-    return name == "SQLITE_NOTADB" or name.startswith("SQLITE_CORRUPT")
+        return damage_of(self._directory)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .base import CacheEntry, cache_key, decode_entry, encode_entry
+from .not_found import MemoryNotFoundStore, NotFoundEntry
 
 
 class MemoryCache:
@@ -17,6 +18,9 @@ class MemoryCache:
     makes, exactly as the disk backend stores them: what comes back has been through the same
     JSON round trip (tuples become lists, NaN becomes None), and neither the caller's dict nor
     a returned one shares anything with what is stored.
+
+    It is also a :class:`~.not_found.NotFoundStore`: the negative cache's rows live in a dict
+    of their own, never among the entries. :meth:`clear` and :meth:`prune` cover both.
 
     Args:
         ttl_s: how long after its ``fetched_at`` an entry is kept at all (the maximum stale
@@ -33,6 +37,7 @@ class MemoryCache:
         self._lock = threading.Lock()
         # fetched_at is kept beside the bytes so expiry and prune need no decoding.
         self._rows: dict[str, tuple[float, bytes]] = {}
+        self._not_found = MemoryNotFoundStore(clock=clock)
 
     def get(self, symbol: str) -> CacheEntry | None:
         """The entry for ``symbol``, or None when there is none or it outlived ``ttl_s``."""
@@ -83,21 +88,35 @@ class MemoryCache:
             return self._rows.pop(cache_key(symbol), None) is not None
 
     def clear(self) -> None:
-        """Remove every entry."""
+        """Remove every entry and every negative-cache row."""
         with self._lock:
             self._rows.clear()
+        self._not_found.clear()
 
     def prune(self, *, older_than: float) -> int:
-        """Remove entries fetched before epoch ``older_than`` or older than ``ttl_s``.
+        """Remove entries fetched before epoch ``older_than`` or older than ``ttl_s``, and
+        negative-cache rows confirmed before ``older_than`` or past their ``keep_s``.
 
-        Returns how many entries were removed.
+        Returns how many entries and rows were removed.
         """
         with self._lock:
             cutoff = max(older_than, self._oldest_kept())
             doomed = [key for key, (fetched_at, _) in self._rows.items() if fetched_at < cutoff]
             for key in doomed:
                 del self._rows[key]
-            return len(doomed)
+        return len(doomed) + self._not_found.prune(older_than=older_than)
+
+    def get_not_found(self, symbols: Sequence[str]) -> dict[str, NotFoundEntry]:
+        """Negative-cache rows of those ``symbols`` that have one (see :mod:`.not_found`)."""
+        return self._not_found.get_not_found(symbols)
+
+    def set_not_found(self, entries: Sequence[NotFoundEntry], *, keep_s: float) -> None:
+        """Store negative-cache rows, each kept ``keep_s`` seconds from now."""
+        self._not_found.set_not_found(entries, keep_s=keep_s)
+
+    def delete_not_found(self, symbols: Sequence[str]) -> None:
+        """Remove the negative-cache rows of ``symbols``."""
+        self._not_found.delete_not_found(symbols)
 
     def close(self) -> None:
         """Nothing to release; entries stay readable so tests can inspect them afterwards."""

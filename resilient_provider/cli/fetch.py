@@ -37,6 +37,7 @@ def register(commands: Any) -> None:
     output.add_argument("--json", action="store_true",
                         help="print the full tagged answers as JSON")
     output.add_argument("--csv", action="store_true", help="print one CSV row per symbol")
+    add_refresh_option(info)
     add_config_option(info)
     info.set_defaults(run=run_info)
 
@@ -55,8 +56,16 @@ def register(commands: Any) -> None:
                             f"parquet needs pyarrow: {PARQUET_INSTALL}")
     batch.add_argument("--no-progress", action="store_true",
                        help="no progress bar (it is shown only on a terminal anyway)")
+    add_refresh_option(batch)
     add_config_option(batch)
     batch.set_defaults(run=run_batch)
+
+
+def add_refresh_option(parser: argparse.ArgumentParser) -> None:
+    """``--refresh``: the façade's ``refresh=True``."""
+    parser.add_argument("--refresh", action="store_true",
+                        help="ask the providers even for symbols Yahoo confirmed unknown (the "
+                             "negative cache) or, with cache.read_through, with a fresh entry")
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -71,7 +80,7 @@ def run_info(args: argparse.Namespace) -> int:
     except (InvalidSymbolError, ConfigError) as exc:
         return fail(str(exc))
     with provider:
-        results = [provider.fetch(symbol) for symbol in wanted]
+        results = [provider.fetch(symbol, refresh=args.refresh) for symbol in wanted]
     writer = {"json": write_json, "csv": write_csv, "table": write_table}[fmt]
     writer(results, sys.stdout)
     return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
@@ -97,7 +106,8 @@ def run_batch(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with provider:
         results = list(provider.batch_fetch(
-            symbols, progress=False if args.no_progress else None).values())
+            symbols, progress=False if args.no_progress else None,
+            refresh=args.refresh).values())
     try:
         _write(results, fmt, args.output)
     except ModuleNotFoundError as exc:

@@ -178,7 +178,8 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
         sources.add_row(source.value, f"{count:,}",
                         _pct(100.0 * count / total if total else 0.0))
     console.print(sources)
-    console.print(f"coalesced requests {report.coalesced_requests:,}; cache errors: "
+    console.print(f"coalesced requests {report.coalesced_requests:,}; known unknowns served "
+                  f"by the negative cache {report.not_found_cache_hits:,}; cache errors: "
                   f"{_codes(report.cache_errors, limit=5) or 'none'}", markup=False)
 
     providers = section("providers", "provider", "calls", "success", "retries", "p50", "p95",

@@ -98,6 +98,9 @@ class CacheSettings(FrozenModel):
     fresh_for: Duration = Field(default=48 * 3600.0, ge=0)
     max_stale_age: Duration = Field(default=7 * 86400.0, ge=0)
     read_through: bool = False
+    #: How long a symbol a provider confirmed it does not know is answered as not found
+    #: without asking again (the negative cache); 0 turns that off.
+    not_found_for: Duration = Field(default=24 * 3600.0, ge=0)
 
     @field_validator("path")
     @classmethod

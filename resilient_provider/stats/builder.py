@@ -51,7 +51,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     """
     by_source: dict[str, int] = {}
     cache_errors: dict[str, int] = {}
-    coalesced = 0
+    coalesced = not_found_hits = 0
     counted: dict[str, _ProviderTotals] = {}
     upstream_counts: dict[str, dict[tuple[str, str], int]] = {}
     for (scope, name, metric, label), value in totals.items():
@@ -61,6 +61,8 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
             cache_errors[label] = value
         elif scope == "coalesced":
             coalesced = value
+        elif scope == "not_found_cache":
+            not_found_hits = value
         elif scope == "provider":
             counted.setdefault(name, _ProviderTotals()).add(metric, label, value)
         elif scope == "upstream":
@@ -78,7 +80,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
     return ReliabilityReport(
         run_id=run_id, started_at=_moment(started_at), sources=SourceCounts.of(by_source),
         providers=shown, cache_errors=cache_errors, coalesced_requests=coalesced,
-        alerts=tuple(alerts), stored=stored,
+        not_found_cache_hits=not_found_hits, alerts=tuple(alerts), stored=stored,
         upstreams={name: UpstreamReport.of_counters(name, counts)
                    for name, counts in upstream_counts.items()})
 

@@ -69,6 +69,7 @@ class ReliabilityStats:
             self._providers: dict[str, _ProviderCounters] = {}
             self._cache_errors: Counter[str] = Counter()
             self._coalesced = 0
+            self._not_found_hits = 0
 
     def _provider(self, name: str) -> _ProviderCounters:
         counters = self._providers.get(name)
@@ -88,6 +89,13 @@ class ReliabilityStats:
             for source in sources:
                 self._by_source[source] += 1
                 self._coalesced += 1
+
+    def record_not_found_hits(self, count: int) -> None:
+        """``count`` requests were answered by the negative cache (a symbol a provider had
+        confirmed unknown), without asking a provider. Each is also counted as an ``error``
+        request by :meth:`record_request`."""
+        with self._lock:
+            self._not_found_hits += count
 
     def record_call(self, provider: str, *, latency_ms: float, successes: int,
                     failures: Mapping[str, int]) -> None:
@@ -156,4 +164,5 @@ class ReliabilityStats:
         for operation, count in self._cache_errors.items():
             flat["cache", "", "errors", operation] = count
         flat["coalesced", "", "requests", ""] = self._coalesced
+        flat["not_found_cache", "", "hits", ""] = self._not_found_hits
         return {key: value for key, value in flat.items() if value}

@@ -120,6 +120,9 @@ def report_metrics(report: ReliabilityReport | None) -> Iterator[Metric]:
     yield CounterMetricFamily(f"{PREFIX}coalesced_requests", "Requests answered by sharing a "
                               "concurrent request's walk of the chain.",
                               value=report.coalesced_requests if report is not None else 0)
+    yield CounterMetricFamily(f"{PREFIX}not_found_cache_hits", "Requests the negative cache "
+                              "answered (a symbol confirmed unknown), without a provider call.",
+                              value=report.not_found_cache_hits if report is not None else 0)
     alerts = GaugeMetricFamily(f"{PREFIX}alerts_active", "1 for each alert whose threshold is "
                                "passed (provider is empty for run-wide alerts).",
                                labels=["alert", "provider"])

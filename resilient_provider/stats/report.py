@@ -245,6 +245,8 @@ class ReliabilityReport:
 
     ``run_id`` is the run's id (``"N runs"`` for several summed); ``started_at`` its start (the
     first run's), UTC, to the millisecond; ``stored`` is None for a live report.
+    ``not_found_cache_hits`` counts the requests the negative cache answered (symbols a provider
+    had confirmed unknown; they are among the ``error`` requests too).
     """
 
     run_id: str
@@ -253,6 +255,7 @@ class ReliabilityReport:
     providers: Mapping[str, ProviderReport] = field(default_factory=dict)
     cache_errors: Mapping[str, int] = field(default_factory=dict)
     coalesced_requests: int = 0
+    not_found_cache_hits: int = 0
     alerts: tuple[Alert, ...] = ()
     stored: StoredRuns | None = None
     upstreams: Mapping[str, UpstreamReport] = field(default_factory=dict)
@@ -287,6 +290,7 @@ class ReliabilityReport:
                           for name, view in self.providers.items()},
             "cache_errors": dict(self.cache_errors),
             "coalesced_requests": self.coalesced_requests,
+            "not_found_cache_hits": self.not_found_cache_hits,
             "upstreams": {name: up.to_dict(served=self.served_via(up))
                           for name, up in self.upstreams.items()},
             "alerts": [alert.to_dict(stored=stored) for alert in self.alerts],

@@ -248,12 +248,14 @@ def _fall_over_cause(previous: str, steps: Sequence[StepResult]) -> str:
 def _attempt(provider: str, step: StepResult) -> Attempt:
     latency_ms = round(step.latency_ms, 3)
     if step.error is None:
-        return Attempt(provider, "success", "served", latency_ms=latency_ms, retries=step.retries)
+        return Attempt(provider, "success", "served", latency_ms=latency_ms, retries=step.retries,
+                       retried_codes=step.retried_codes)
     detail = step.error.message
     if step.retries:
         detail += f" (after {step.retries + 1} attempts)"
     outcome = "skipped" if step.error.code in _SKIP_CODES else "error"
-    return Attempt(provider, outcome, detail, step.error.code, latency_ms, step.retries)
+    return Attempt(provider, outcome, detail, step.error.code, latency_ms, step.retries,
+                   step.retried_codes)
 
 
 def _final_error(symbol: str, errors: list[ResilientProviderError],

@@ -1,9 +1,14 @@
 """The engine: requests for one symbol or a whole batch, through the cascade.
 
 What happens between the façade's public methods and the cascade lives here, once: the
-read-through of fresh cache entries, sharing walks in flight (a symbol another request is
-fetching is waited for, not fetched again), how long such a wait may last, and how a batch is
-cut into chunks and run.
+read-through of fresh cache entries and the negative cache's answers for known unknowns
+(:mod:`.known_unknowns`), both before any provider is asked, sharing walks in flight (a symbol
+another request is fetching is waited for, not fetched again), how long such a wait may last,
+and how a batch is cut into chunks and run.
+
+``refresh=True`` skips both up-front answers: the providers are asked, and the cache still
+serves when they all fail. Refresh requests share walks only with each other, so one never
+gets the up-front answer of a request that did not ask for a refresh.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from ..cache.not_found import NotFoundCache
 from ..config import Settings
 from ..logs import correlation_scope, run_scope
 from ..result import FetchResult
@@ -28,6 +34,7 @@ from .batch import (
 )
 from .cascade import Cascade
 from .coalesce import Coalescer
+from .known_unknowns import KnownUnknowns
 
 #: Requests per symbol assumed before an upstream has counted its own (yfinance's ``.info``).
 REQUESTS_PER_SYMBOL_GUESS = 3.0
@@ -39,17 +46,22 @@ Step = Callable[[Sequence[str]], dict[str, FetchResult]]
 class Engine:
     """Answers requests for distinct, normalised symbols through ``cascade``.
 
-    With ``cache.read_through`` a fresh cache entry answers before any provider is asked: for
-    a single request inside its shared walk, for a batch in one read of the whole batch up
-    front. ``coalescer`` (the façade's) lets concurrent requests for a symbol share one walk.
+    With ``cache.read_through`` a fresh cache entry answers before any provider is asked, and
+    with ``not_found`` (the negative cache) a symbol confirmed unknown does: for a single
+    request inside its shared walk, for a batch in one read of the whole batch up front.
+    ``coalescer`` (the façade's) lets concurrent requests for a symbol share one walk.
     """
 
     def __init__(self, cascade: Cascade, coalescer: Coalescer, settings: Settings, *,
-                 stats: ReliabilityStats) -> None:
+                 stats: ReliabilityStats, not_found: NotFoundCache) -> None:
         self._cascade = cascade
         self._coalescer = coalescer
+        self._refreshing = Coalescer()  # refresh requests share walks only with each other
         self._stats = stats
         self._read_through_on = settings.cache.read_through
+        self._known_unknowns = KnownUnknowns(
+            not_found, cascade.cache, stats=stats,
+            upstreams={p.name: p.upstream for p in cascade.providers})
         # A request sharing another's walk waits for it at most as long as that walk can take.
         self._join_wait_s = settings.deadline_s + max(
             (p.policy.timeout_s for p in cascade.providers), default=0.0) + 1.0
@@ -59,30 +71,35 @@ class Engine:
                                        rate_per_s=primary_rate, deadline_s=settings.deadline_s)
         self._batch_size, self._deadline_s = settings.batch_size, settings.deadline_s
 
-    def fetch(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """One answer for each of ``symbols`` (distinct, normalised): read-through, then the
-        chain, in one walk shared with concurrent requests for the same symbols."""
-        return self._shared(symbols, self._answer)
+    def fetch(self, symbols: Sequence[str], *, refresh: bool = False) -> dict[str, FetchResult]:
+        """One answer for each of ``symbols`` (distinct, normalised): the up-front answers
+        (none with ``refresh``), then the chain, in one walk shared with concurrent requests
+        for the same symbols."""
+        return self._shared(symbols, partial(self._answer, refresh=refresh), refresh=refresh)
 
-    def batch(self, plan: BatchPlan, progress: Progress) -> dict[Any, FetchResult]:
+    def batch(self, plan: BatchPlan, progress: Progress, *,
+              refresh: bool = False) -> dict[Any, FetchResult]:
         """One answer per distinct item of ``plan``, in input order, reporting to
         ``progress``.
 
-        The read-through is one cache read for the whole batch, here: a warm portfolio needs no
-        threads, and the chunks then walk the chain without reading again. From the moment the
-        last chunk starts, the chunks still running skip their retry backoffs (see
-        :class:`~.batch.BatchTail`).
+        The up-front answers are one read each for the whole batch, here (none with
+        ``refresh``): a warm portfolio needs no threads, and the chunks then walk the chain
+        without reading again. The negative cache learns from the whole batch's answers at the
+        end. From the moment the last chunk starts, the chunks still running skip their retry
+        backoffs (see :class:`~.batch.BatchTail`).
         """
         with run_scope(self._stats.run_id):
-            results = self._read_through(plan.symbols)
+            results, with_rows = self._up_front(plan.symbols, refresh=refresh)
             progress.advance(len(results))
             tail = BatchTail()
             walk = partial(self._cascade.walk, skip_backoff=tail.reached)
             todo = [s for s in plan.symbols if s not in results]
             workers, size = self._chunking()
             chunks = split_evenly(todo, workers=workers, max_size=size)
-            results.update(run_chunks(chunks, partial(self._shared, step=walk),
-                                      workers=workers, progress=progress, tail=tail))
+            walked = run_chunks(chunks, partial(self._shared, step=walk, refresh=refresh),
+                                workers=workers, progress=progress, tail=tail)
+            self._known_unknowns.learn(walked, with_rows=with_rows)
+            results.update(walked)
         return assemble(plan, results)
 
     def _chunking(self) -> tuple[int, int]:
@@ -103,22 +120,34 @@ class Engine:
             self._batch_size, workers=workers, rate_per_s=symbols_per_s,
             deadline_s=self._deadline_s))
 
-    def _answer(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """The read-through, then the chain for the symbols it did not answer."""
-        answered = self._read_through(symbols)
+    def _answer(self, symbols: Sequence[str], *, refresh: bool) -> dict[str, FetchResult]:
+        """The up-front answers, then the chain for the symbols they did not answer."""
+        answered, with_rows = self._up_front(symbols, refresh=refresh)
         rest = [s for s in symbols if s not in answered]
         if rest:
-            answered.update(self._cascade.walk(rest))
+            walked = self._cascade.walk(rest)
+            self._known_unknowns.learn(walked, with_rows=with_rows)
+            answered.update(walked)
         return {symbol: answered[symbol] for symbol in symbols}
 
-    def _read_through(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
-        """Fresh cache answers for ``symbols`` when ``cache.read_through`` is on, else none."""
-        return self._cascade.serve_fresh(symbols) if self._read_through_on else {}
+    def _up_front(self, symbols: Sequence[str], *,
+                  refresh: bool) -> tuple[dict[str, FetchResult], frozenset[str]]:
+        """Answers without a provider: fresh cache entries when ``cache.read_through`` is on,
+        then known unknowns (neither with ``refresh``); and the symbols with negative-cache
+        rows, whose rows go if a provider now finds them."""
+        answered = self._cascade.serve_fresh(symbols) if self._read_through_on and not refresh \
+            else {}
+        known = self._known_unknowns.look_up([s for s in symbols if s not in answered],
+                                             answer=not refresh)
+        answered.update(known.answers)
+        return answered, known.with_rows
 
-    def _shared(self, symbols: Sequence[str], step: Step) -> dict[str, FetchResult]:
+    def _shared(self, symbols: Sequence[str], step: Step, *,
+                refresh: bool = False) -> dict[str, FetchResult]:
         """``step`` for those of ``symbols`` no other request is fetching; the rest waited for."""
+        coalescer = self._refreshing if refresh else self._coalescer
         with run_scope(self._stats.run_id), correlation_scope():
-            outcome = self._coalescer.run(symbols, step, wait_s=self._join_wait_s)
+            outcome = coalescer.run(symbols, step, wait_s=self._join_wait_s)
         if outcome.joined:
             self._stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
         return outcome.results

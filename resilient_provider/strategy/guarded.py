@@ -34,12 +34,14 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """How one provider ended for one symbol within a request."""
+    """How one provider ended for one symbol within a request; ``retried_codes`` are the
+    error codes of its earlier attempts for the symbol, which were retried."""
 
     data: dict[str, Any] | None
     error: ResilientProviderError | None
     latency_ms: float
     retries: int
+    retried_codes: tuple[str, ...] = ()
 
 
 class GuardedProvider:
@@ -102,6 +104,7 @@ class GuardedProvider:
         settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
         pending = list(symbols)
         retries = 0
+        retried: dict[str, list[str]] = {}
         skipping = SkipBackoff(skip_backoff) if skip_backoff is not None else None
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -110,7 +113,10 @@ class GuardedProvider:
             self._stats.record_retry(self.name)
             outcome = state.outcome
             failure = outcome.exception() if outcome is not None else None
-            causes = describe_errors(failure.errors if isinstance(failure, RetryPending) else {})
+            failed = failure.errors if isinstance(failure, RetryPending) else {}
+            for symbol, error in failed.items():
+                retried.setdefault(symbol, []).append(error.code)
+            causes = describe_errors(failed)
             log.warning("%s: retry %d of %d in %.2fs for %s; attempt %d of %d failed",
                         self.name, state.attempt_number, self.policy.retry.max_attempts - 1,
                         state.upcoming_sleep, causes, state.attempt_number,
@@ -145,7 +151,8 @@ class GuardedProvider:
         return {
             s: StepResult(data=r if isinstance(r, dict) else None,
                           error=r if isinstance(r, ResilientProviderError) else None,
-                          latency_ms=latency_ms, retries=retries)
+                          latency_ms=latency_ms, retries=retries,
+                          retried_codes=tuple(retried.get(s, ())))
             for s, r in settled.items()
         }
 

@@ -103,3 +103,19 @@ def test_json_and_csv_together_are_a_usage_error(capsys: pytest.CaptureFixture[s
         main(["info", "AAPL", "--json", "--csv"])
     assert exit_info.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_info_refresh_asks_yahoo_for_a_symbol_it_confirmed_unknown(
+    yahoo: FakeYahooServer, tmp_path: Path
+) -> None:
+    config = write_fake_yahoo_config(tmp_path, yahoo.base_url)
+    text = Path(config).read_text()  # a disk cache: what one run learns, the next one knows
+    Path(config).write_text(text.replace("cache: {backend: memory}",
+                                         f'cache: {{backend: disk, path: "{tmp_path / "cache"}"}}'))
+    assert main(["info", "NOSUCH", "--config", config]) == 1
+    asked = yahoo.count(route="quoteSummary", symbol="NOSUCH")
+    assert asked > 0
+    assert main(["info", "NOSUCH", "--config", config]) == 1
+    assert yahoo.count(route="quoteSummary", symbol="NOSUCH") == asked
+    assert main(["info", "NOSUCH", "--refresh", "--config", config]) == 1
+    assert yahoo.count(route="quoteSummary", symbol="NOSUCH") > asked

@@ -23,7 +23,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "CORE_FIELDS", "InfoOrError", "Provider", "YFinanceProvider", "YahooQueryProvider",
     ],
     "resilient_provider.cache": [
-        "CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "cache_key", "open_cache",
+        "CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "NotFoundEntry",
+        "NotFoundStore", "cache_key", "open_cache",
     ],
     "resilient_provider.testing": [
         "FakeClock", "FakeYahooServer", "Fault", "Hang", "Raise", "ScriptedProvider",

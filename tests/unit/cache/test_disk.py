@@ -57,7 +57,8 @@ def stored_row(cache_dir: Path, key: str) -> tuple[Any, ...] | None:
 
 def warnings_from_disk(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "resilient_provider.cache.disk" and r.levelno == logging.WARNING]
+            if r.name in ("resilient_provider.cache.disk", "resilient_provider.cache.disk_repair")
+            and r.levelno == logging.WARNING]
 
 
 # -- JSON only --------------------------------------------------------------------------------

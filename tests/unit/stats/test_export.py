@@ -53,6 +53,7 @@ def report(clock: FakeClock) -> ReliabilityReport:
     stats.record_call("yq", latency_ms=50.0, successes=2, failures={})
     stats.record_cache_error("set")
     stats.record_coalesced([DataSource.PRIMARY])
+    stats.record_not_found_hits(3)
     breakers = {"yf": BreakerSnapshot("open", 0, 2, 25.0, 5.0),
                 "yq": BreakerSnapshot("closed", 0, 0, None)}
     return stats.snapshot(breakers).with_alerts([
@@ -127,6 +128,7 @@ def test_prometheus_text_parses_back_to_the_report_figures(report: ReliabilityRe
     assert got[f"{p}breaker_state", (("provider", "yq"), ("state", "closed"))] == 1
     assert got[f"{p}cache_errors_total", (("operation", "set"),)] == 1
     assert got[f"{p}coalesced_requests_total", ()] == 1
+    assert got[f"{p}not_found_cache_hits_total", ()] == 3
     assert got[f"{p}alerts_active", (("alert", "fallback_usage"), ("provider", ""))] == 1
     assert got[f"{p}alerts_active", (("alert", "breaker_open"), ("provider", "yf"))] == 1
     assert got[f"{p}run_start_time_seconds", ()] == datetime.fromisoformat(shown["started_at"]).timestamp()

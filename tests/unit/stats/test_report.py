@@ -24,10 +24,10 @@ from tests.conftest import MakeFacade, fast_settings
 RATES = ["primary_success_rate", "fallback_usage_rate", "fresh_cache_usage_rate",
          "stale_cache_usage_rate", "total_success_rate", "error_rate", "uptime_estimate"]
 LIVE_TOP = ["run_id", "started_at", "total_requests", "counts", *RATES, "providers",
-            "cache_errors", "coalesced_requests", "upstreams", "alerts"]
+            "cache_errors", "coalesced_requests", "not_found_cache_hits", "upstreams", "alerts"]
 STORED_TOP = ["run_id", "runs", "run_ids", "started_at", "ended_at", "config_fingerprint",
               "total_requests", "counts", *RATES, "providers", "cache_errors",
-              "coalesced_requests", "upstreams", "alerts"]
+              "coalesced_requests", "not_found_cache_hits", "upstreams", "alerts"]
 COUNTS = ["primary", "fallback", "cache_fresh", "cache_stale", "error"]
 LIVE_PROVIDER = ["calls", "successes", "success_rate", "failures", "skipped", "retries",
                  "latency_ms", "breaker"]
@@ -68,6 +68,7 @@ def count_a_run(stats: ReliabilityStats) -> None:
     stats.record_cache_error("set")
     stats.record_cache_error("get")
     stats.record_coalesced([DataSource.PRIMARY, DataSource.FALLBACK])
+    stats.record_not_found_hits(2)  # answered by the negative cache: 2 of the errors above
 
 
 @pytest.fixture
@@ -166,6 +167,7 @@ def test_live_and_stored_reports_of_one_run_agree_on_every_count(recorder: RunRe
     assert stored_.sources == live.sources  # every source count, so every rate
     assert stored_.cache_errors == live.cache_errors
     assert stored_.coalesced_requests == live.coalesced_requests == 2
+    assert stored_.not_found_cache_hits == live.not_found_cache_hits == 2
     assert list(stored_.providers) == list(live.providers) == PROVIDERS
     for name, mine in live.providers.items():
         theirs = stored_.providers[name]

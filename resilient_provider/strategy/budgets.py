@@ -1,0 +1,36 @@
+"""One request budget per upstream the providers declare, bound to the providers on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from ..config import Settings
+from ..providers.protocol import Provider
+from .upstream import UpstreamBudget
+
+
+def budgets_for(providers: Sequence[Provider], settings: Settings, *,
+                learned: Mapping[str, float], clock: Callable[[], float],
+                sleep: Callable[[float], None]) -> dict[str, UpstreamBudget]:
+    """One request budget per upstream the providers declare (their ``upstream``), bound to
+    every provider on it that takes a gate (``bind_gate``). A budget starts at the rate
+    ``learned`` for its upstream in an earlier run when ``remember_rate`` is on. A provider
+    that declares no upstream is not paced by a budget (its own ``rate_limit_per_s`` cap
+    still applies)."""
+    budgets: dict[str, UpstreamBudget] = {}
+    for provider in providers:
+        name = getattr(provider, "upstream", None)
+        if not isinstance(name, str) or not name:
+            continue
+        upstream = settings.upstream(name)
+        if not upstream.enabled:
+            continue
+        if name not in budgets:
+            budgets[name] = UpstreamBudget(
+                name, upstream, clock=clock, sleep=sleep,
+                start_rate_per_s=learned.get(name) if upstream.remember_rate else None)
+        budgets[name].add_provider(str(provider.name))
+        bind = getattr(provider, "bind_gate", None)
+        if callable(bind):
+            bind(budgets[name])
+    return budgets
