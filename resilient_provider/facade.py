@@ -24,7 +24,7 @@ from .result import FetchResult
 from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.batch import BatchPlan, plan_batch
-from .strategy.budgets import budgets_for
+from .strategy.budgets import budgets_for, upstream_of
 from .strategy.cascade import Cascade
 from .strategy.coalesce import Coalescer
 from .strategy.engine import Engine
@@ -91,7 +91,7 @@ class ResilientProvider(AsyncTwins):
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,
-                            upstream=self.upstreams.get(str(getattr(p, "upstream", None))),
+                            upstream=self.upstreams.get(upstream_of(p) or ""),
                             gated=callable(getattr(p, "bind_gate", None)))
             for p in providers
         ]

@@ -19,8 +19,8 @@ def budgets_for(providers: Sequence[Provider], settings: Settings, *,
     still applies)."""
     budgets: dict[str, UpstreamBudget] = {}
     for provider in providers:
-        name = getattr(provider, "upstream", None)
-        if not isinstance(name, str) or not name:
+        name = upstream_of(provider)
+        if name is None:
             continue
         upstream = settings.upstream(name)
         if not upstream.enabled:
@@ -34,3 +34,9 @@ def budgets_for(providers: Sequence[Provider], settings: Settings, *,
         if callable(bind):
             bind(budgets[name])
     return budgets
+
+
+def upstream_of(provider: Provider) -> str | None:
+    """The upstream ``provider`` declares (its optional ``upstream`` name), or None."""
+    name = getattr(provider, "upstream", None)
+    return name if isinstance(name, str) and name else None

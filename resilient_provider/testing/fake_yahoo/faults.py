@@ -36,6 +36,17 @@ LIBRARIES = ("yfinance", "yahooquery")
 Body = str | bytes | dict[str, Any]
 
 
+def parse_routes(route: str | Iterable[str]) -> frozenset[str]:
+    """``route`` (one name or several, ``"any"`` for all) as a set; ValueError naming an
+    unknown one."""
+    routes = frozenset([route] if isinstance(route, str) else route)
+    unknown = sorted(routes - {*ROUTES, "any"})
+    if unknown or not routes:
+        raise ValueError(f"unknown route(s) {unknown or '(none)'}; known: any, "
+                         + ", ".join(ROUTES))
+    return routes
+
+
 @dataclass(frozen=True)
 class Fault:
     """One way for a Yahoo request to go wrong; build it with the classmethods.
@@ -187,11 +198,7 @@ class FaultPlan:
         """Add a rule; see :meth:`FakeYahooServer.inject`."""
         if not isinstance(fault, Fault):
             raise TypeError(f"fault must be a Fault (use Fault.status(...) etc.), got {fault!r}")
-        routes = frozenset([route] if isinstance(route, str) else route)
-        unknown = sorted(routes - {*ROUTES, "any"})
-        if unknown or not routes:
-            raise ValueError(f"unknown route(s) {unknown or '(none)'}; known: any, "
-                             + ", ".join(ROUTES))
+        routes = parse_routes(route)
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"probability must be within [0, 1], got {probability!r}")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .answers import TEXT, Answer
-from .faults import DATA_ROUTES, RATE_LIMIT_BODY, ROUTES
+from .faults import DATA_ROUTES, RATE_LIMIT_BODY, ROUTES, parse_routes
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +198,7 @@ class Throttle:
             _positive("max_in_flight", max_in_flight, integer=True)
         if retry_after_s is not None and (not retry_after_s >= 0 or math.isinf(retry_after_s)):
             raise ValueError(f"retry_after_s must be a finite number >= 0, got {retry_after_s!r}")
-        covered = frozenset([routes] if isinstance(routes, str) else routes)
-        unknown = sorted(covered - {*ROUTES, "any"})
-        if unknown or not covered:
-            raise ValueError(f"unknown route(s) {unknown or '(none)'}; known: any, "
-                             + ", ".join(ROUTES))
+        covered = parse_routes(routes)
         self.limit = limit
         self.penalty = penalty
         self.max_in_flight = max_in_flight
