@@ -21,8 +21,9 @@ class UpstreamSettings(FrozenModel):
     """The request budget of one upstream, shared by every provider on it.
 
     The rate starts at ``initial_rate_per_s`` (or the rate learned by the last run) and rises
-    while requests succeed: by ``increase_factor`` per second until the first 429; after one,
-    by the same factor back up to ``safe_share`` of the rate that drew it, then by
+    while requests succeed: by ``increase_factor`` every ``increase_interval_s`` until the first
+    429; after one, by the same factor back up to ``safe_share`` of the limit as last seen
+    (what got through in the second before the 429), then by
     ``probe_share_per_s`` of that rate per second (probing whether the limit moved). A 429 cuts
     it by ``decrease_factor``; it never leaves ``[min_rate_per_s, max_rate_per_s]``. A 429 also
     pauses every request to the upstream: for its ``Retry-After`` when sent (at most
@@ -39,6 +40,7 @@ class UpstreamSettings(FrozenModel):
     max_rate_per_s: float = Field(default=100.0, gt=0, le=10_000)
     max_in_flight: int = Field(default=4, ge=1, le=1024)
     increase_factor: float = Field(default=2.0, ge=1, le=10)
+    increase_interval_s: Duration = Field(default=0.25, gt=0, le=60)
     safe_share: float = Field(default=0.85, gt=0, le=1)
     probe_share_per_s: float = Field(default=0.002, ge=0, le=1)
     decrease_factor: float = Field(default=0.5, gt=0, lt=1)

@@ -1,23 +1,42 @@
 """The adaptive pacing rate of an upstream: a slow start, AIMD, and a memory of the limit.
 
-The rate adapts (AIMD with a slow start and a memory of the limit), between
-``min_rate_per_s`` and ``max_rate_per_s``. Once per second in which the budget was used (at
-least half the rate's requests were sent) and no 429 came, the rate rises: times
-``increase_factor`` until the first 429 of the run (a slow start, like TCP's: an unthrottled
-upstream goes from 5/s to 20/s in 2 s); after a 429, by the same factor back to
-``safe_share`` of the rate that drew it (the limit as last seen), then by only
-``probe_share_per_s`` of it per second,
-probing whether the limit moved. A 429 cuts the rate by ``decrease_factor``, once per round
-trip: the answers to requests already in flight when it was cut do not cut it again. Plain
-AIMD (a fixed step up) was tried first: at 2 requests/s its sawtooth drew a 429 every ~7
-requests; coming back fast to just below the last limit and probing slowly above it keeps
-429s under 2% from 2 to 20 requests/s (tests/unit/strategy/test_upstream.py). The rate
-learned is kept between runs.
+The rate adapts between ``min_rate_per_s`` and ``max_rate_per_s``. Every
+``increase_interval_s`` in which the budget was used (at least half the rate's requests were
+sent) and no 429 came, the rate rises: times ``increase_factor`` until the first 429 of the run
+(a slow start, like TCP's: from 5/s an unthrottled upstream is paced at 80/s within 1.5 s,
+so pacing costs a batch about a second); after a 429, by the same factor back to
+``safe_share`` of the limit as last seen, then by only ``probe_share_per_s`` of it per second,
+probing whether the limit moved.
+
+*The limit as last seen* is what got through, not what we sent: on the 429 that ends a run of
+successes, the successes the upstream answered in the second before it (a longer window at low
+rates, so it holds a few requests) measure the limit, and both the ceiling and the cut start
+from that measure when it is lower than the rate. A slow start that overshot a limit of 2/s at
+5/s or 40/s thus comes back to 1/s and recovers to 1.7/s, instead of halving down over several
+429s (each a strike towards a soft ban). A 429 cuts the rate by ``decrease_factor`` once per
+round trip: the answers to requests already in flight when it was cut do not cut it again.
+
+Plain AIMD (a fixed step up) was tried first: at 2 requests/s its sawtooth drew a 429 every ~7
+requests; coming back fast to just below the measured limit and probing slowly above it keeps
+429s under 2% from 2 to 20 requests/s (tests/unit/strategy/test_upstream.py). The rate learned
+is kept between runs (:mod:`.rate_memory`).
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from ..config import UpstreamSettings
+
+#: Successes (their send times) kept to measure the limit when a 429 comes.
+_KEPT_SUCCESSES = 1024
+
+#: The window that measures the limit holds about this many requests at the rate (at least 1 s).
+_REQUESTS_PER_WINDOW = 4.0
+
+#: Fewer successes than this in the window measure nothing (the first request of a run drew the
+#: 429, say): the rate that drew it stands for the limit, as before any measure.
+_MIN_MEASURED = 2
 
 
 class AdaptiveRate:
@@ -31,47 +50,65 @@ class AdaptiveRate:
         self.settings = settings
         self.rate = self._bounded(start_rate_per_s)
         self.min_seen = self.max_seen = self.rate
-        self._ceiling: float | None = None  # the rate that drew the last 429 (None: none yet)
+        self._ceiling: float | None = None  # the limit as last seen (None: no 429 yet)
         self._window_start = now
         self._window_sent = 0
         self._window_throttled = False
+        self._successes: deque[float] = deque(maxlen=_KEPT_SUCCESSES)
 
     def sent(self) -> None:
         """A request went out."""
         self._window_sent += 1
 
+    def succeeded(self, sent_at: float) -> None:
+        """A request sent at ``sent_at`` on a route the limit covers was answered."""
+        self._successes.append(sent_at)
+
     def throttled(self) -> None:
-        """A 429 came (an echo or news): this second does not raise the rate."""
+        """A 429 came (an echo or news): this interval does not raise the rate."""
         self._window_throttled = True
 
-    def cut(self, *, marks_limit: bool) -> None:
-        """A 429 that is news: cut the rate; ``marks_limit`` when it ended a run of successes
-        (then the rate it cut is the limit as last seen; a 429 in a storm says nothing)."""
+    def cut(self, *, marks_limit: bool, sent_at: float) -> None:
+        """A 429 that is news, to a request sent at ``sent_at``: cut the rate.
+
+        ``marks_limit`` when it ended a run of successes: then what got through before it is
+        the limit as last seen (a 429 in a storm says nothing of the limit).
+        """
+        base = self.rate
         if marks_limit:
-            self._ceiling = self.rate
-        self.rate = self._bounded(self.rate * self.settings.decrease_factor)
+            measured = self._measured_limit(sent_at)
+            if measured is not None:
+                base = min(base, measured)
+            self._ceiling = base
+        self.rate = self._bounded(base * self.settings.decrease_factor)
         self.min_seen = min(self.min_seen, self.rate)
 
     def adapt(self, now: float) -> None:
-        """Once a second: raise the rate if the last second used it and drew no 429."""
+        """Once an interval: raise the rate if the last one used it and drew no 429."""
         elapsed = now - self._window_start
-        if elapsed < 1.0:
+        if elapsed < self.settings.increase_interval_s:
             return
         used = self._window_sent >= 0.5 * self.rate * elapsed
         if used and not self._window_throttled:
-            self.rate = self._bounded(self._grown())
+            self.rate = self._bounded(self._grown(elapsed))
             self.max_seen = max(self.max_seen, self.rate)
         self._window_start, self._window_sent, self._window_throttled = now, 0, False
 
-    def _grown(self) -> float:
-        """The rate after a second that used it without a 429."""
+    def _measured_limit(self, sent_at: float) -> float | None:
+        """Successes per second in the window before ``sent_at``; None with too few."""
+        window_s = max(1.0, _REQUESTS_PER_WINDOW / self.rate)
+        count = sum(1 for t in self._successes if sent_at - window_s < t <= sent_at)
+        return count / window_s if count >= _MIN_MEASURED else None
+
+    def _grown(self, elapsed: float) -> float:
+        """The rate after ``elapsed`` seconds that used it without a 429."""
         factor = self.settings.increase_factor
         if self._ceiling is None:  # slow start: no limit seen yet
             return self.rate * factor
         safe = self.settings.safe_share * self._ceiling
         if self.rate < safe:  # fast recovery to just below the limit last seen
             return min(self.rate * factor, safe)
-        probed = self.rate + self.settings.probe_share_per_s * self._ceiling
+        probed = self.rate + self.settings.probe_share_per_s * self._ceiling * elapsed
         self._ceiling = max(self._ceiling, probed)  # no 429 up here: the limit has moved
         return probed
 

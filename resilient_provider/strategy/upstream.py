@@ -189,6 +189,7 @@ class UpstreamBudget:
             elif status is not None and status < 500:
                 if ticket.route not in _HANDSHAKE_ROUTES:  # where limits and blocks show
                     self._verdicts.success(ticket.provider, now)
+                    self._pace.succeeded(ticket.sent_at)
                 self._cooldowns_in_a_row = 0
             else:  # no answer, or a 5xx: not a verdict on the pace, but not a healthy provider
                 self._verdicts.failure(ticket.provider, now)
@@ -266,7 +267,7 @@ class UpstreamBudget:
         # (a Retry-After they carry is still honoured).
         news = ticket.sent_at > self._last_cut
         if news:
-            self._pace.cut(marks_limit=self._cooldowns_in_a_row == 0)
+            self._pace.cut(marks_limit=self._cooldowns_in_a_row == 0, sent_at=ticket.sent_at)
             self._last_cut = now
         if retry_after_s is not None:
             pause = min(retry_after_s, self.settings.max_retry_after_s)

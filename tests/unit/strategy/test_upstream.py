@@ -18,6 +18,7 @@ from resilient_provider.providers.gate import REQUEST_DEADLINE
 from resilient_provider.strategy.timeouts import Deadline
 from resilient_provider.strategy.upstream import UpstreamBudget
 from resilient_provider.testing import FakeClock
+from resilient_provider.testing.fake_yahoo.throttle import Limit, SlidingWindow
 
 
 def make_budget(clock: FakeClock, **settings: object) -> UpstreamBudget:
@@ -195,6 +196,55 @@ def test_after_a_429_the_rate_comes_back_fast_to_just_below_that_limit(clock: Fa
     while clock() - start < 5:
         send(budget, clock)
     assert 8.5 <= budget.rate_per_s < 8.7  # safe_share 0.85 of 10, then probing slowly
+
+
+def run_against(budget: UpstreamBudget, clock: FakeClock, limit: Limit,
+                served_wanted: int) -> list[tuple[float, int]]:
+    """Send until ``served_wanted`` requests are answered by a Yahoo limiting as the fake's
+    ``limit`` does; every request's send time and status."""
+    meter = limit.meter()
+    log: list[tuple[float, int]] = []
+    while sum(1 for _, status in log if status == 200) < served_wanted:
+        ticket = budget.admit("yfinance", "quoteSummary")
+        status = 200 if meter.admit(clock()) else 429
+        budget.settle(ticket, status=status)
+        log.append((ticket.sent_at, status))
+    return log
+
+
+def most_in_any(log: list[tuple[float, int]], window_s: float, *, status: int | None = None,
+                ) -> int:
+    times = [t for t, s in log if status is None or s == status]
+    return max((sum(1 for u in times if t <= u < t + window_s) for t in times), default=0)
+
+
+@pytest.mark.parametrize("limit", [2, 5, 10, 20])
+def test_against_a_sliding_window_yahoo_few_requests_draw_429s_and_no_penalty_box(
+        clock: FakeClock, limit: int) -> None:
+    budget = make_budget(clock)
+    start = clock()
+    log = run_against(budget, clock, SlidingWindow(limit, window_s=1.0), 500)
+    refused = sum(1 for _, status in log if status == 429)
+    assert refused / len(log) <= 0.02
+    assert most_in_any(log, 10.0, status=429) < 10  # Yahoo's soft ban: 10 429s in 10 s
+    assert most_in_any(log, 1.0) <= 1.2 * limit + 1
+    assert clock() - start <= 1.25 * len(log) / limit + 10
+
+
+def test_a_slow_start_that_overshot_comes_back_to_what_got_through(clock: FakeClock) -> None:
+    budget = make_budget(clock, initial_rate_per_s=40)
+    log = run_against(budget, clock, SlidingWindow(2, window_s=1.0), 3)
+    assert [status for _, status in log].count(429) == 1
+    assert budget.rate_per_s == pytest.approx(1.0)  # half of the 2/s that got through, not 20
+
+
+def test_an_unthrottled_upstream_is_paced_at_80_per_second_within_one_and_a_half_seconds(
+        clock: FakeClock) -> None:
+    budget = make_budget(clock)
+    start = clock()
+    while clock() - start < 1.5:
+        send(budget, clock)
+    assert budget.rate_per_s >= 80
 
 
 @pytest.mark.parametrize("limit", [2, 5, 10, 20])
