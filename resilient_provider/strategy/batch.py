@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ..errors import InvalidSymbolError
 from ..result import DataSource, FetchResult
 from ..symbols import normalize_symbol
+from .chunk_feed import ChunkFeed, FixedChunks
 
 #: Chunks of a batch in flight per provider-call slot (``max_concurrent_requests``): a chunk
 #: waiting out a retry backoff holds no slot, and another chunk uses it meanwhile, so a batch
@@ -146,43 +147,50 @@ class BatchTail:
         return self._reached.is_set()
 
 
-def run_chunks(chunks: Sequence[list[str]],
+def run_chunks(chunks: Sequence[list[str]] | ChunkFeed,
                run_chunk: Callable[[list[str]], Mapping[str, FetchResult]], *,
                workers: int, progress: Progress,
                tail: BatchTail | None = None) -> dict[str, FetchResult]:
     """Run every chunk on at most ``workers`` threads; one result per symbol.
 
-    Chunks are submitted no faster than workers free up, so a 5,000-symbol batch holds a
-    handful of pending futures, not thousands. ``tail`` is reached once the last chunk is
-    submitted.
+    ``chunks`` is a list, or a :class:`~.chunk_feed.ChunkFeed` that cuts each chunk when a
+    thread is free for it and may put a finished chunk's symbols back in line. Chunks are
+    started no faster than threads free up, so a 5,000-symbol batch holds a handful of pending
+    futures, not thousands. ``tail`` is reached once no symbol is left waiting for a chunk.
     """
+    feed = FixedChunks(chunks) if isinstance(chunks, Sequence) else chunks
     results: dict[str, FetchResult] = {}
-    if len(chunks) == 1:  # no pool for a single call
+    first = feed.take(0)
+    if first is not None and feed.exhausted():  # no pool for a single call
         if tail is not None:
             tail.reach()
-        results.update(run_chunk(chunks[0]))
-        progress.advance(len(chunks[0]))
+        _settle(feed, run_chunk(first), results, progress)
+        first = feed.take(0)
+    if first is None and feed.exhausted():
         return results
     pending: set[Future[Mapping[str, FetchResult]]] = set()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-batch") as pool:
-        for index, chunk in enumerate(chunks):
-            pending.add(pool.submit(run_chunk, chunk))
-            if index == len(chunks) - 1 and tail is not None:
-                tail.reach()
-            if len(pending) >= workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    _collect(future, results, progress)
-        for future in pending:
-            _collect(future, results, progress)
+        chunk = first
+        while True:
+            while chunk is not None:
+                pending.add(pool.submit(run_chunk, chunk))
+                if feed.exhausted() and tail is not None:
+                    tail.reach()
+                chunk = feed.take(len(pending)) if len(pending) < workers else None
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                _settle(feed, future.result(), results, progress)
+            chunk = feed.take(len(pending))
     return results
 
 
-def _collect(future: Future[Mapping[str, FetchResult]], results: dict[str, FetchResult],
-             progress: Progress) -> None:
-    answered = future.result()
-    results.update(answered)
-    progress.advance(len(answered))
+def _settle(feed: ChunkFeed, answers: Mapping[str, FetchResult],
+            results: dict[str, FetchResult], progress: Progress) -> None:
+    final = feed.settle(answers)
+    results.update(final)
+    progress.advance(len(final))
 
 
 def assemble(plan: BatchPlan, results: Mapping[str, FetchResult]) -> dict[Any, FetchResult]:

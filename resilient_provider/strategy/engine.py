@@ -33,11 +33,13 @@ from .batch import (
     split_evenly,
 )
 from .cascade import Cascade
+from .chunk_feed import PacedChunks
 from .coalesce import Coalescer
 from .known_unknowns import KnownUnknowns
 
-#: Requests per symbol assumed before an upstream has counted its own (yfinance's ``.info``).
-REQUESTS_PER_SYMBOL_GUESS = 3.0
+#: Chunks at once under an upstream budget: two keep the adapter's threads busy (one chunk's
+#: v7 quote overlaps the other's quoteSummary requests); more would only queue in the gate.
+_PACED_CHUNKS_AT_ONCE = 2
 
 #: One step of the chain for distinct symbols: a whole walk, or a walk without read-through.
 Step = Callable[[Sequence[str]], dict[str, FetchResult]]
@@ -69,7 +71,7 @@ class Engine:
         primary_rate = cascade.providers[0].policy.rate_limit_per_s if cascade.providers else 0.0
         self._chunk_size = chunk_limit(settings.batch_size, workers=self._batch_workers,
                                        rate_per_s=primary_rate, deadline_s=settings.deadline_s)
-        self._batch_size, self._deadline_s = settings.batch_size, settings.deadline_s
+        self._deadline_s = settings.deadline_s
 
     def fetch(self, symbols: Sequence[str], *, refresh: bool = False) -> dict[str, FetchResult]:
         """One answer for each of ``symbols`` (distinct, normalised): the up-front answers
@@ -94,31 +96,29 @@ class Engine:
             tail = BatchTail()
             walk = partial(self._cascade.walk, skip_backoff=tail.reached)
             todo = [s for s in plan.symbols if s not in results]
-            workers, size = self._chunking()
-            chunks = split_evenly(todo, workers=workers, max_size=size)
+            workers, chunks = self._chunking(todo)
             walked = run_chunks(chunks, partial(self._shared, step=walk, refresh=refresh),
                                 workers=workers, progress=progress, tail=tail)
             self._known_unknowns.learn(walked, with_rows=with_rows)
             results.update(walked)
         return assemble(plan, results)
 
-    def _chunking(self) -> tuple[int, int]:
-        """Chunk threads and symbols per chunk for a batch now.
+    def _chunking(self, symbols: Sequence[str]) -> tuple[int, list[list[str]] | PacedChunks]:
+        """Chunk threads for a batch of ``symbols``, and its chunks.
 
-        Under the primary's upstream budget, no more chunks run than requests may be in flight
-        (more would only queue in its gate), each small enough that its requests, at its share
-        of the rate, fit in half the deadline: otherwise chunks would time out in the queue.
+        Under the primary's upstream budget the chunks are cut one at a time to the pace the
+        budget has learned by then (:class:`~.chunk_feed.PacedChunks`); otherwise they are cut
+        up front, smaller under a provider's fixed ``rate_limit_per_s`` cap so their permits
+        fit in the deadline.
         """
         primary = self._cascade.providers[0] if self._cascade.providers else None
         upstream = primary.upstream if primary is not None else None
         if upstream is None:
-            return self._batch_workers, self._chunk_size
-        workers = min(self._batch_workers, upstream.settings.max_in_flight)
-        symbols_per_s = upstream.rate_per_s / upstream.requests_per_symbol(
-            default=REQUESTS_PER_SYMBOL_GUESS)
-        return workers, min(self._chunk_size, chunk_limit(
-            self._batch_size, workers=workers, rate_per_s=symbols_per_s,
-            deadline_s=self._deadline_s))
+            return self._batch_workers, split_evenly(symbols, workers=self._batch_workers,
+                                                     max_size=self._chunk_size)
+        return _PACED_CHUNKS_AT_ONCE, PacedChunks(
+            symbols, upstream, max_size=self._chunk_size, deadline_s=self._deadline_s,
+            max_running=_PACED_CHUNKS_AT_ONCE)
 
     def _answer(self, symbols: Sequence[str], *, refresh: bool) -> dict[str, FetchResult]:
         """The up-front answers, then the chain for the symbols they did not answer."""
