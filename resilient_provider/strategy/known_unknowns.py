@@ -46,10 +46,11 @@ log = get_logger(__name__)
 #: :data:`SUSPECT_MIN_WALKED` symbols if this share of them or more came back not found. Real
 #: portfolios hold a few dead tickers. Half a batch unknown at once looks like an upstream that
 #: is broken or blocking us with empty answers, and remembering that for a day would hide good
-#: symbols. A smaller request says too little to judge either way.
+#: symbols. A smaller request says too little to judge: a short watchlist of ten dead tickers
+#: is a real list, and is remembered.
 SUSPECT_SHARE = 0.5
 #: See :data:`SUSPECT_SHARE`.
-SUSPECT_MIN_WALKED = 10
+SUSPECT_MIN_WALKED = 20
 
 #: Error codes of a walk that saw the upstream throttle: its not-found answers are not trusted.
 _THROTTLE_CODES = frozenset({RateLimitError.code, UpstreamCoolingError.code, ThrottledError.code})

@@ -91,6 +91,20 @@ def test_ten_unknown_symbols_cost_no_requests_on_a_second_run(
     assert all(requests(servers, route="quoteSummary", symbol=s) for s in UNKNOWN)
 
 
+def test_a_batch_of_ten_unknown_symbols_costs_no_requests_on_a_second_run(
+        new_run: MakeRun, servers: tuple[FakeYahooServer, FakeYahooServer],
+        clock: FakeClock) -> None:
+    first = new_run().batch_fetch(list(UNKNOWN))
+    assert {r.to_tagged_dict()["_error_code"] for r in first.values()} == {"symbol_not_found"}
+    assert all(requests(servers, route="quoteSummary", symbol=s) for s in UNKNOWN)
+    forget_requests(servers)
+
+    clock.advance(DAY - 60)
+    second = new_run().batch_fetch(list(UNKNOWN))
+    assert {r.to_tagged_dict()["_error_code"] for r in second.values()} == {"symbol_not_found"}
+    assert [len(server.requests) for server in servers] == [0, 0]
+
+
 def test_a_portfolio_with_dead_tickers_asks_only_for_the_live_ones_the_next_run(
         new_run: MakeRun, servers: tuple[FakeYahooServer, FakeYahooServer],
         clock: FakeClock) -> None:
