@@ -1,4 +1,5 @@
-"""Charts of stored statistics: where answers came from per run, and provider latency over time.
+"""Charts of stored statistics: where answers came from per run, what each upstream cost per run,
+and provider latency over time.
 
 matplotlib is an optional extra (``pip install 'resilient-provider[plot]'``), imported only
 when a chart is drawn. Figures are drawn on matplotlib's Agg canvas directly, without pyplot,
@@ -35,7 +36,9 @@ def plot_runs(reports: Sequence[ReliabilityReport], timeline: Sequence[Mapping[s
     """Draw ``reports`` (one per run, oldest first) and ``timeline`` into the PNG ``path``.
 
     The top panel stacks each run's source mix (percent of its requests; the bar's label
-    gives its start, id and request count); the bottom one draws each provider's p50 (solid)
+    gives its start, id and request count); the middle one shows what each upstream cost per
+    run: HTTP requests per symbol served (bars) and the share answered 429 (dots, right axis),
+    so a run that was throttled stands out; the bottom one draws each provider's p50 (solid)
     and p95 (dashed) latency per flush interval from ``timeline`` (rows of
     ``StatsStore.timeline``), with a cross where an interval had failures, so the time the
     primary slowed down or failed stands out. Returns the path written.
@@ -49,10 +52,11 @@ def plot_runs(reports: Sequence[ReliabilityReport], timeline: Sequence[Mapping[s
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(f"matplotlib is needed to plot statistics: {PLOT_INSTALL}",
                                   name="matplotlib") from exc
-    figure = Figure(figsize=(11, 7.5), layout="constrained")
+    figure = Figure(figsize=(11, 10), layout="constrained")
     FigureCanvasAgg(figure)
-    mix, latency = figure.subplots(2, 1, height_ratios=(1, 1.3))
+    mix, upstreams, latency = figure.subplots(3, 1, height_ratios=(1, 0.8, 1.3))
     _draw_source_mix(mix, reports)
+    _draw_upstreams(upstreams, reports)
     _draw_latency(latency, timeline, reports)
     figure.suptitle(_title(reports), fontsize=12)
     target = Path(path)
@@ -73,13 +77,50 @@ def _draw_source_mix(ax: Axes, reports: Sequence[ReliabilityReport]) -> None:
         ax.bar(positions, shares, bottom=bottoms, color=colour, label=source.value, width=0.7)
         bottoms = [b + s for b, s in zip(bottoms, shares, strict=True)]
     ax.set_ylim(0, 100)
-    margin = max(0.0, (6 - len(reports)) / 2)  # a run or two: bars of the usual width
-    ax.set_xlim(-0.5 - margin, len(reports) - 0.5 + margin)
+    ax.set_xlim(*_runs_xlim(len(reports)))
     step = max(1, -(-len(reports) // _MAX_LABELLED_BARS))
     ax.set_xticks(positions[::step],
                   [_bar_label(r) for r in reports[::step]], fontsize=8)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
+
+
+def _draw_upstreams(ax: Axes, reports: Sequence[ReliabilityReport]) -> None:
+    ax.set_title("Upstream cost per run: HTTP requests per symbol served (bars), "
+                 "share answered 429 (red dots, right axis)", loc="left", fontsize=10)
+    ax.set_ylabel("requests / symbol")
+    names = sorted({name for report in reports for name in report.upstreams})
+    if not names:
+        _say(ax, "no upstream requests recorded")
+        return
+    width = 0.7 / len(names)
+    refused = ax.twinx()
+    refused.set_ylabel("% answered 429", color="#c62828")
+    for offset, name in enumerate(names):
+        xs, per_symbol, shares = [], [], []
+        for index, report in enumerate(reports):
+            upstream = report.upstreams.get(name)
+            if upstream is None or not upstream.requests:
+                continue
+            served = report.served_via(upstream)
+            xs.append(index - 0.35 + width * (offset + 0.5))
+            per_symbol.append(upstream.requests / served if served else float("nan"))
+            shares.append(upstream.rate_limited_share)
+        ax.bar(xs, per_symbol, width=width * 0.9, color=f"C{offset % 10}", label=name)
+        refused.scatter(xs, shares, color="#c62828", marker="o", s=18, zorder=3)
+    refused.set_ylim(0, max(5.0, *(r.upstreams[n].rate_limited_share for r in reports
+                                   for n in names if n in r.upstreams)) * 1.15)
+    ax.axhline(1.0, color="grey", linestyle=":", linewidth=0.8)  # the floor: one per symbol
+    ax.set_xlim(*_runs_xlim(len(reports)))
+    ax.set_xticks([])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.06, 1.0), fontsize=8, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _runs_xlim(runs: int) -> tuple[float, float]:
+    """The x range of the per-run panels: runs at 0..runs-1, a few runs at the usual width."""
+    margin = max(0.0, (6 - runs) / 2)
+    return -0.5 - margin, runs - 0.5 + margin
 
 
 def _share(report: ReliabilityReport, source: DataSource) -> float:

@@ -69,3 +69,37 @@ def test_plot_runs_without_matplotlib_names_the_install_command(
         plot_runs([run_report(clock, 1, 0, 0)], [], tmp_path / "never.png")
     assert "resilient-provider[plot]" in PLOT_INSTALL
     assert not (tmp_path / "never.png").exists()
+
+
+def test_the_upstream_panel_shows_requests_per_symbol_and_the_429_share_per_run(
+        clock: FakeClock) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from resilient_provider.stats.upstream_report import UpstreamReport
+    from resilient_provider.stats.plot import _draw_upstreams
+
+    calm = run_report(clock, 50, 0, 0).with_upstreams({"yahoo": UpstreamReport(
+        name="yahoo", requests_by_route={"quoteSummary": 50, "quote": 2, "crumb": 1},
+        requests_by_provider={"yf": 53})})
+    throttled = run_report(clock, 40, 0, 0).with_upstreams({"yahoo": UpstreamReport(
+        name="yahoo", requests_by_route={"quoteSummary": 70, "quote": 10},
+        requests_by_provider={"yf": 80}, rate_limited=20)})
+    ax = Figure().subplots()
+    _draw_upstreams(ax, [calm, throttled])
+    heights = [patch.get_height() for patch in ax.patches]
+    assert heights == pytest.approx([53 / 50, 80 / 40])
+    (twin,) = [other for other in ax.figure.axes if other is not ax]
+    shares = [float(y) for _, y in twin.collections[0].get_offsets()]
+    assert shares == pytest.approx([0.0, 25.0])
+
+
+def test_the_upstream_panel_says_when_no_run_sent_requests(clock: FakeClock) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from resilient_provider.stats.plot import _draw_upstreams
+
+    ax = Figure().subplots()
+    _draw_upstreams(ax, [run_report(clock, 5, 0, 0)])
+    assert [text.get_text() for text in ax.texts] == ["no upstream requests recorded"]
