@@ -162,3 +162,21 @@ def test_the_upstreams_figures_reach_the_report_the_store_the_table_and_promethe
     quote_requests = yahoo.count(route="quoteSummary")
     assert (f'resilient_provider_upstream_requests_total{{route="quoteSummary",'
             f'upstream="yahoo"}} {float(quote_requests)}') in text
+
+
+def test_retry_after_5_holds_every_request_of_both_libraries_back_for_5_seconds(
+        clock: FakeClock) -> None:
+    with FakeYahooServer(seed=5, clock=clock) as yahoo:
+        yf = YFinanceProvider(base_url=yahoo.base_url, timeout_s=1.0)
+        yq = YahooQueryProvider(base_url=yahoo.base_url, timeout_s=1.0)
+        yahoo.inject(Fault.rate_limited(retry_after_s=5), route=DATA_ROUTES, times=1)
+        with ResilientProvider([yf, yq], cache=MemoryCache(clock=clock), settings=paced(),
+                               clock=clock) as facade:
+            results = facade.batch_fetch(PORTFOLIO)
+        yf.close()
+        yq.close()
+        log = yahoo.requests
+    assert all(r.success for r in results.values())
+    (refused,) = [r for r in log if r.status == 429]
+    after = [r.at_s - refused.at_s for r in log if r.at_s > refused.at_s]
+    assert after and min(after) >= 5.0  # the next request, of either library, 5 s later
