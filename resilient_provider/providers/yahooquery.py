@@ -11,10 +11,13 @@ yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticke
   and failures are classified from that record (:mod:`.yahoo_http`).
 * It answers errors with strings in place of dicts (``'Quote not found for symbol: X'``,
   ``'Invalid Crumb'``, ``'No data found'``), and one non-JSON answer turns the whole
-  multi-symbol result into ``{'error': 'HTTP 404 Not Found…'}``. Symbols lost that way while
-  their own answer was fine are asked again once, so one bad symbol never sinks the others.
-* quoteSummary is one request per symbol; ``.quotes`` (v7) takes many symbols per request and
-  is used for that. Chunks of symbols run concurrently on a bounded thread pool, one pooled
+  multi-symbol result into ``{'error': 'HTTP 404 Not Found…'}`` (read in
+  :mod:`.yahooquery_answers`).
+* quoteSummary is one request per symbol, all sent before any answer is read, so one refused
+  or failed request would lose the answers before it: the adapter hands ``get_modules`` one
+  symbol at a time (the same requests), and a symbol left unasked by a failure is asked again
+  once, so one bad symbol never sinks the others. ``.quotes`` (v7) takes many symbols per
+  request and is used for that. Chunks of symbols run concurrently on a bounded thread pool, one pooled
   Ticker per chunk.
 """
 
@@ -33,7 +36,6 @@ from ..errors import (
     DataContractError,
     RateLimitError,
     ResilientProviderError,
-    SymbolNotFoundError,
 )
 from ..symbols import normalize_symbols
 from .gate import RequestGate
@@ -44,12 +46,9 @@ from .yahoo_http import (
     Transcript,
     error_from_exception,
     exchange_from_response,
-    first_failure,
-    is_not_found,
 )
-from .yahoo_info import INFO_MODULES, canonical_units, merge_modules
-
-_WHOLE_BATCH_LOST = "error"
+from .yahoo_info import INFO_MODULES
+from .yahooquery_answers import WHOLE_BATCH_LOST, LostInBatchError, after_exception, classify
 
 
 class _RawTicker(Ticker):
@@ -229,7 +228,7 @@ class YahooQueryProvider:
                                                                  provider=self.name)
             return {symbol: error for symbol in symbols}
         answers = self._ask(ticker, recorder, symbols)
-        lost = [s for s, a in answers.items() if isinstance(a, _LostInBatchError)]
+        lost = [s for s, a in answers.items() if isinstance(a, LostInBatchError)]
         refusal = self._take_refusal()
         if lost and len(lost) < len(symbols) and refusal is None:
             answers.update(self._ask(ticker, recorder, lost))
@@ -242,88 +241,49 @@ class YahooQueryProvider:
         return final
 
     def _final(self, symbol: str, answer: InfoOrError) -> InfoOrError:
-        if isinstance(answer, _LostInBatchError):
+        if isinstance(answer, LostInBatchError):
             return DataContractError("lost in a failed multi-symbol answer",
                                      symbol=symbol, provider=self.name)
         return answer
 
     def _ask(self, ticker: _RawTicker, recorder: _RecordingSession,
              symbols: list[str]) -> dict[str, InfoOrError]:
+        """Ask ``symbols``' quoteSummary modules one symbol at a time, then their v7 quote.
+
+        yahooquery sends a multi-symbol ``get_modules`` as one request per symbol anyway, but
+        it sends them all before reading any answer: a request refused by the pacing gate (or
+        a transport error) part-way loses every answer before it, and those symbols had to be
+        asked again (a second request each). Handing it one symbol at a time sends the same
+        requests and keeps what was answered. After a failure the symbols not asked yet are
+        left to :meth:`_fetch_chunk`, and no v7 quote is asked: a refused v7 request, or a
+        failed one, only loses the v7 overlay of the answers (see :meth:`_classify`).
+        """
         transcript = Transcript()
         recorder.transcript = transcript
+        modules: dict[str, Any] = {}
+        answers: dict[str, InfoOrError] = {}
+        quotes: Any = None
         try:
-            ticker.symbols = list(symbols)
-            modules = ticker.get_modules(list(INFO_MODULES))
-            quotes = ticker.quotes
-        except Exception as exc:  # noqa: BLE001 - transport errors surface unchanged
-            return self._after_exception(symbols, exc, transcript)
+            for position, symbol in enumerate(symbols):
+                ticker.symbols = [symbol]
+                try:
+                    part = ticker.get_modules(list(INFO_MODULES))
+                except Exception as exc:  # noqa: BLE001 - transport errors surface unchanged
+                    answers = after_exception(symbols[position:], exc, transcript,
+                                              provider=self.name)
+                    break
+                if isinstance(part, dict) and set(part) != {WHOLE_BATCH_LOST}:
+                    modules.update(part)
+            else:
+                ticker.symbols = list(symbols)
+                try:
+                    quotes = ticker.quotes
+                except Exception:  # noqa: BLE001 - the overlay is lost, the modules stand
+                    quotes = None
         finally:
             recorder.transcript = None
-        whole_batch_lost = isinstance(modules, dict) and set(modules) == {_WHOLE_BATCH_LOST}
-        return {s: self._classify(s, None if whole_batch_lost else modules, quotes, transcript)
-                for s in symbols}
-
-    def _after_exception(self, symbols: list[str], exc: Exception,
-                         transcript: Transcript) -> dict[str, InfoOrError]:
-        """Blame the exception on the first symbol yahooquery got no answer for.
-
-        yahooquery asks one symbol at a time, in order, and stops at the first exception: the
-        symbols before the culprit were answered and the ones after were never asked, so both
-        are asked again rather than failed with someone else's error.
-        """
-        answered = {s for s in symbols
-                    if any(e.route == "quoteSummary" for e in transcript.final(s))}
-        culprit = next((s for s in symbols if s not in answered), None)
-        answers: dict[str, InfoOrError] = {}
-        for s in symbols:
-            own = first_failure(transcript.final(s), symbol=s, provider=self.name)
-            if own is not None:
-                answers[s] = own
-            elif s == culprit or len(symbols) == 1:
-                answers[s] = error_from_exception(exc, symbol=s, provider=self.name)
-            else:
-                answers[s] = _LostInBatchError(s)
+        for symbol in symbols:
+            if symbol not in answers:
+                answers[symbol] = classify(symbol, modules if symbol in modules else None,
+                                           quotes, transcript, provider=self.name)
         return answers
-
-    def _classify(self, symbol: str, modules: Any, quotes: Any,
-                  transcript: Transcript) -> InfoOrError:
-        # quoteSummary decides: its price module makes a whole answer, so a failed batched v7
-        # request (shared by every symbol of the chunk) only loses the v7 overlay.
-        exchanges = transcript.final(symbol)
-        summary = [e for e in exchanges if e.route == "quoteSummary"] or exchanges
-        failure = first_failure(summary, symbol=symbol, provider=self.name)
-        if failure is not None and failure.counts_against_provider:
-            return failure
-        answer = modules.get(symbol) if isinstance(modules, dict) else None
-        if isinstance(answer, dict) and answer:
-            quote = quotes.get(symbol) if isinstance(quotes, dict) else None
-            merged = merge_modules(answer, quote if isinstance(quote, dict) else None,
-                                   symbol=symbol)
-            return canonical_units(merged, quote_keys=transcript.quote_keys(symbol))
-        if failure is not None:
-            return failure
-        if isinstance(answer, str):
-            return self._from_message(symbol, answer)
-        if modules is None:
-            return _LostInBatchError(symbol)
-        return DataContractError("Yahoo answered with an empty result",
-                                 symbol=symbol, provider=self.name)
-
-    def _from_message(self, symbol: str, message: str) -> ResilientProviderError:
-        """yahooquery's error strings, for answers whose HTTP status said nothing."""
-        text = message[:200]
-        if is_not_found(text):
-            return SymbolNotFoundError(f"Yahoo does not know {symbol!r}: {text}",
-                                       symbol=symbol, provider=self.name)
-        if "crumb" in text.lower() or "unauthorized" in text.lower():
-            return AuthenticationError(f"Yahoo refused the crumb: {text}",
-                                       symbol=symbol, provider=self.name)
-        return DataContractError(f"Yahoo answered with a message, not data: {text}",
-                                 symbol=symbol, provider=self.name)
-
-
-class _LostInBatchError(DataContractError):
-    """Marks a symbol whose own answer was fine but whose batch failed; it is asked again."""
-
-    def __init__(self, symbol: str) -> None:
-        super().__init__("lost in a failed multi-symbol answer", symbol=symbol)

@@ -98,3 +98,40 @@ def test_a_single_answer_keeps_every_core_field_and_the_trailing_peg_ratio_key(
     seen = routes(yahoo)
     assert (seen["quoteSummary"], seen["quote"], seen["timeseries"]) == (1, 1, 0)
 
+
+
+class RefusingGate:
+    """A gate that lets ``allowed`` quoteSummary requests out, then refuses the rest (our
+    pacing found no slot within the deadline), and everything else through."""
+
+    def __init__(self, allowed: int) -> None:
+        self.allowed = allowed
+
+    def admit(self, provider: str, route: str) -> object:
+        from resilient_provider.errors import ThrottledError
+
+        if route == "quoteSummary":
+            if self.allowed <= 0:
+                raise ThrottledError("no slot within the deadline", provider=provider)
+            self.allowed -= 1
+        return object()
+
+    def settle(self, ticket: object, *, status: int | None,
+               retry_after_s: float | None = None) -> None:
+        pass
+
+
+def test_yahooquery_keeps_the_answers_sent_before_a_refused_request(
+        yahoo: FakeYahooServer) -> None:
+    from resilient_provider.providers import YahooQueryProvider
+
+    symbols = [f"Q{i}" for i in range(6)]
+    provider = YahooQueryProvider(base_url=yahoo.base_url, timeout_s=2.0, chunk_size=6)
+    provider.bind_gate(RefusingGate(allowed=3))
+    try:
+        answers = provider.fetch_info(symbols)
+    finally:
+        provider.close()
+    assert all(isinstance(answers[s], dict) for s in symbols[:3])
+    assert {getattr(answers[s], "code", None) for s in symbols[3:]} == {"throttled"}
+    assert [yahoo.count(route="quoteSummary", symbol=s) for s in symbols] == [1, 1, 1, 0, 0, 0]
