@@ -10,6 +10,8 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -53,14 +55,18 @@ class ThrottlingYahoo:
 
 @contextmanager
 def throttling_yahoo(*, limit_per_s: float, latency_s: float = 0.0, seed: int = 0,
-                     block_library: str | None = None) -> Iterator[ThrottlingYahoo]:
+                     block_library: str | None = None,
+                     storm: tuple[float, float] | None = None) -> Iterator[ThrottlingYahoo]:
     """A fake Yahoo allowing ``limit_per_s`` requests per second (sliding 1 s window; 0: no
     limit), with a penalty box (10 429s within 10 s: 60 s of 429s), no Retry-After, as Yahoo
-    answers; ``block_library`` answers that library 429 and the other not."""
+    answers; ``block_library`` answers that library 429 and the other not; ``storm`` (start,
+    length in seconds after it starts) answers every limited request 429 for that long."""
     command = [sys.executable, "-m", "benchmarks.servers", "--latency", str(latency_s),
                "--seed", str(seed), "--limit", str(limit_per_s), "--summary"]
     if block_library:
         command += ["--block-library", block_library]
+    if storm:
+        command += ["--storm", f"{storm[0]},{storm[1]}"]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdin is not None
     line = child.stdout.readline().strip()
@@ -82,6 +88,7 @@ def _summary(server: Any) -> dict[str, Any]:
     from resilient_provider.testing.fake_yahoo import THROTTLED_ROUTES
 
     records = server.requests
+    refused = [r.at_s for r in records if r.status == 429]
     # The routes Yahoo's per-client limit covers (the cookie page is not limited: against the
     # fake, yfinance fetches its cookie before every request, which real Yahoo does not need).
     windows = [sum(counts) for counts in zip(
@@ -96,7 +103,21 @@ def _summary(server: Any) -> dict[str, Any]:
                      for route in sorted({r.route for r in records})},
         "by_library": {str(lib): sum(1 for r in records if r.library == lib)
                        for lib in sorted({str(r.library) for r in records})},
+        # Requests arriving while the shortest cool-down (1 s) after a 429 runs; the first
+        # 50 ms are left out: requests already in flight when the 429 was answered.
+        "during_cooldown": sum(1 for r in records if r.route in THROTTLED_ROUTES and any(
+            t + 0.05 < r.at_s < t + 0.95 for t in refused)),
+        "storm_429": sum(1 for r in records if r.fault == "rate_limited"),
     }
+
+
+def _storm(server: Any, length_s: float) -> None:
+    from resilient_provider.testing import Fault
+    from resilient_provider.testing.fake_yahoo import THROTTLED_ROUTES
+
+    server.inject(Fault.rate_limited(), route=THROTTLED_ROUTES)
+    time.sleep(length_s)
+    server.clear_faults()
 
 
 def main() -> None:
@@ -111,6 +132,8 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=0.0,
                         help="requests per second the one client may send (0: no limit)")
     parser.add_argument("--block-library", choices=("yfinance", "yahooquery"))
+    parser.add_argument("--storm", help="START,SECONDS: every limited request answered 429 "
+                        "from START seconds after the server starts, for SECONDS")
     parser.add_argument("--summary", action="store_true",
                         help="print what was logged, as JSON, when standard input closes")
     args = parser.parse_args()
@@ -124,6 +147,11 @@ def main() -> None:
                             penalty=PenaltyBox(strikes=10, within_s=10, ban_s=60))
         if args.block_library:
             server.block_library(args.block_library)
+        if args.storm:
+            start_s, length_s = (float(part) for part in args.storm.split(","))
+            storm = threading.Timer(start_s, _storm, (server, length_s))
+            storm.daemon = True
+            storm.start()
         print(server.base_url, flush=True)
         sys.stdin.read()
         if args.summary:
