@@ -10,7 +10,8 @@ probing whether the limit moved.
 
 *The limit as last seen* is what got through, not what we sent: on the 429 that ends a run of
 successes, the successes the upstream answered in the second before it (a longer window at low
-rates, so it holds a few requests) measure the limit, and both the ceiling and the cut start
+rates, so it holds a few requests; only since requests last went out back to back, as a client
+that paused did not find the limit) measure the limit, and both the ceiling and the cut start
 from that measure when it is lower than the rate. A slow start that overshot a limit of 2/s at
 5/s or 40/s thus comes back to 1/s and recovers to 1.7/s, instead of halving down over several
 429s (each a strike towards a soft ban). A 429 cuts the rate by ``decrease_factor`` once per
@@ -24,6 +25,7 @@ is kept between runs (:mod:`.rate_memory`).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from ..config import UpstreamSettings
@@ -33,6 +35,10 @@ _KEPT_SUCCESSES = 1024
 
 #: The window that measures the limit holds about this many requests at the rate (at least 1 s).
 _REQUESTS_PER_WINDOW = 4.0
+
+#: A gap of this many pacing intervals between two requests is a pause: the limit is measured
+#: only over requests sent back to back since the last one.
+_IDLE_GAPS = 2.0
 
 #: Fewer successes than this in the window measure nothing (the first request of a run drew the
 #: 429, say): the rate that drew it stands for the limit, as before any measure.
@@ -55,10 +61,18 @@ class AdaptiveRate:
         self._window_sent = 0
         self._window_throttled = False
         self._successes: deque[float] = deque(maxlen=_KEPT_SUCCESSES)
+        self._last_sent = -math.inf
+        self._busy_since = now  # when requests last started going out back to back
+        self._first_sent: float | None = None
 
-    def sent(self) -> None:
-        """A request went out."""
+    def sent(self, now: float) -> None:
+        """A request went out at ``now``."""
         self._window_sent += 1
+        if self._first_sent is None:
+            self._first_sent = self._busy_since = now
+        elif now - self._last_sent > _IDLE_GAPS / self.rate:
+            self._busy_since = now  # after a pause: what got through before it says nothing
+        self._last_sent = now
 
     def succeeded(self, sent_at: float) -> None:
         """A request sent at ``sent_at`` on a route the limit covers was answered."""
@@ -95,8 +109,13 @@ class AdaptiveRate:
         self._window_start, self._window_sent, self._window_throttled = now, 0, False
 
     def _measured_limit(self, sent_at: float) -> float | None:
-        """Successes per second in the window before ``sent_at``; None with too few."""
+        """Successes per second in the window before ``sent_at``; None when they measure
+        nothing: too few, or requests did not go out back to back for the whole window (a
+        client that paused sent less than the limit, it did not find it), except at the start
+        of the run, where a slow start overshoots within its first second."""
         window_s = max(1.0, _REQUESTS_PER_WINDOW / self.rate)
+        if sent_at - self._busy_since < window_s and self._busy_since != self._first_sent:
+            return None
         count = sum(1 for t in self._successes if sent_at - window_s < t <= sent_at)
         return count / window_s if count >= _MIN_MEASURED else None
 

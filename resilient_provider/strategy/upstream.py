@@ -249,7 +249,7 @@ class UpstreamBudget:
               probe: bool = False) -> Ticket:
         self._last_sent = max(self._last_sent, now)
         self._in_flight += 1
-        self._pace.sent()
+        self._pace.sent(now)
         self._by_route[route] += 1
         self._by_provider[provider] += 1
         self._waits.append(waited)

@@ -296,3 +296,22 @@ def test_after_a_60_s_storm_of_429s_the_rate_is_back_above_80_percent_within_60_
         if recovered_at is None and budget.rate_per_s >= 0.8 * before:
             recovered_at = clock()
     assert recovered_at is not None and recovered_at - storm_end <= 60
+
+
+def test_a_429_after_a_pause_cuts_from_the_rate_not_from_the_few_requests_before_it(
+        clock: FakeClock) -> None:
+    budget = make_budget(clock)
+    start = clock()
+    while clock() - start < 3:  # an unthrottled upstream: the rate climbs past 80/s
+        send(budget, clock)
+    before = budget.rate_per_s
+    clock.advance(0.4)  # the caller paused: what it sent since is no measure of the limit
+    send(budget, clock)
+    send(budget, clock)
+    send(budget, clock, 429)
+    assert budget.rate_per_s == pytest.approx(before / 2)
+    clock.advance(1.0)  # the cool-down
+    recovered = clock() + 3
+    while clock() < recovered:
+        send(budget, clock)
+    assert budget.rate_per_s >= 0.8 * before
