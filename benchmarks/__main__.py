@@ -17,6 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="fewer symbols (and a sampled sequential loop): faster, noisier")
+    parser.add_argument("--only", metavar="NAME", action="append",
+                        choices=("overhead", "warm cache", "batch", "memory", "throttling"),
+                        help="run only this benchmark (repeatable), e.g. --only throttling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("yfinance").setLevel(logging.CRITICAL)
@@ -33,6 +36,8 @@ def main() -> None:
         ("throttling", lambda: bench_throttle.run(100 if quick else 500)),
     ]
     for name, step in steps:
+        if args.only and name not in args.only:
+            continue
         print(f"running {name} ...", flush=True)
         figures.extend(step())
     header = (f"resilient-provider benchmarks, {time.strftime('%Y-%m-%d')}, "

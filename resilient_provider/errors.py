@@ -201,7 +201,8 @@ class ThrottledError(ProviderError):
 class UpstreamCoolingError(ProviderError):
     """The provider was skipped: its upstream is cooling down after a 429 (HTTP "too many
     requests") for longer than the request's deadline allows, or a cached answer was served
-    instead of waiting."""
+    instead of waiting. ``own_block``: the upstream refuses this provider alone (its own 429s
+    while another provider on it is served), which counts against its breaker."""
 
     code = "upstream_cooling"
     hint = ("The data source's host refused requests for a while (HTTP 429); cached answers "
@@ -215,9 +216,11 @@ class UpstreamCoolingError(ProviderError):
         cooling_for_s: float = 0.0,
         symbol: str | None = None,
         provider: str | None = None,
+        own_block: bool = False,
     ) -> None:
         super().__init__(message, symbol=symbol, provider=provider)
         self.cooling_for_s = cooling_for_s
+        self.own_block = own_block
 
 
 # --- caller errors -------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticke
   or failed request would lose the answers before it: the adapter hands ``get_modules`` one
   symbol at a time (the same requests), and a symbol left unasked by a failure is asked again
   once, so one bad symbol never sinks the others. ``.quotes`` (v7) takes many symbols per
-  request and is used for that. Chunks of symbols run concurrently on a bounded thread pool, one pooled
-  Ticker per chunk.
+  request and is used for that. Chunks of symbols run concurrently on a bounded thread pool,
+  one pooled Ticker per chunk.
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ class AdaptiveRate:
         self._last_sent = -math.inf
         self._busy_since = now  # when requests last started going out back to back
         self._first_sent: float | None = None
+        self._rate_before_cut = self.rate
 
     def sent(self, now: float) -> None:
         """A request went out at ``now``."""
@@ -88,7 +89,7 @@ class AdaptiveRate:
         ``marks_limit`` when it ended a run of successes: then what got through before it is
         the limit as last seen (a 429 in a storm says nothing of the limit).
         """
-        base = self.rate
+        base = self._rate_before_cut = self.rate
         if marks_limit:
             measured = self._measured_limit(sent_at)
             if measured is not None:
@@ -96,6 +97,12 @@ class AdaptiveRate:
             self._ceiling = base
         self.rate = self._bounded(base * self.settings.decrease_factor)
         self.min_seen = min(self.min_seen, self.rate)
+
+    def forget_limit(self) -> None:
+        """The 429 that set the limit turned out to be one provider's own block, not the
+        upstream's: back to the rate before its cut, and to the slow start."""
+        self._ceiling = None
+        self.rate = max(self.rate, self._rate_before_cut)
 
     def adapt(self, now: float) -> None:
         """Once an interval: raise the rate if the last one used it and drew no 429."""

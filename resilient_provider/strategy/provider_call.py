@@ -22,6 +22,7 @@ from ..errors import (
     ProviderUnavailableError,
     RateLimitError,
     ResilientProviderError,
+    UpstreamCoolingError,
 )
 from ..logs import describe_errors, get_logger
 from ..providers.gate import REQUEST_DEADLINE
@@ -192,7 +193,10 @@ class ProviderCall:
     def _counts_against_breaker(self, error: ResilientProviderError) -> bool:
         """A provider-health failure, except a 429 the upstream answers everyone with: that
         cools the upstream (see :mod:`.upstream`) instead of opening this provider's breaker,
-        unless it is this provider's own block (another provider on the upstream succeeds)."""
+        unless it is this provider's own block (another provider on the upstream succeeds);
+        a request held back by that block counts too, so the breaker opens on it."""
         if isinstance(error, RateLimitError) and self.upstream is not None:
             return self.upstream.blames(self.name)
+        if isinstance(error, UpstreamCoolingError) and error.own_block:
+            return True
         return error.counts_against_provider

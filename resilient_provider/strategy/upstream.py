@@ -88,6 +88,7 @@ class UpstreamBudget:
         self._cooling_until = 0.0
         self._cooldowns_in_a_row = 0
         self._last_cut = -math.inf
+        self._limit_set_by: str | None = None  # whose 429 set the limit the rate keeps under
         self._verdicts = ProviderVerdicts(settings.provider_block_window_s)
         self._by_route: Counter[str] = Counter()
         self._by_provider: Counter[str] = Counter()
@@ -139,6 +140,13 @@ class UpstreamBudget:
                 now = self._clock()
                 left = self._time_left()
                 cooling = self._cooling_until - now
+                if not probe and self._verdicts.blocked(provider, now):
+                    self._cooling_skips += 1
+                    raise UpstreamCoolingError(
+                        f"{self.name} refuses {provider} itself (HTTP 429 to it while another "
+                        "provider on the upstream is served): not sent; it tries again "
+                        f"{self.settings.provider_block_window_s:g}s after its last 429",
+                        cooling_for_s=0.0, provider=provider, own_block=True)
                 if not probe and self._verdicts.hands_over(provider, now):
                     self._cooling_skips += 1
                     raise UpstreamCoolingError(
@@ -260,6 +268,9 @@ class UpstreamBudget:
         self._verdicts.throttled(ticket.provider, now)
         if self._verdicts.own_block(ticket.provider, now):
             self._provider_blocks += 1
+            if self._limit_set_by == ticket.provider:  # that 429 was no limit after all
+                self._pace.forget_limit()
+                self._limit_set_by = None
             return
         self._pace.throttled()
         # Sent after the last cut: news. The answers to requests already in flight then are
@@ -267,7 +278,10 @@ class UpstreamBudget:
         # (a Retry-After they carry is still honoured).
         news = ticket.sent_at > self._last_cut
         if news:
-            self._pace.cut(marks_limit=self._cooldowns_in_a_row == 0, sent_at=ticket.sent_at)
+            marks_limit = self._cooldowns_in_a_row == 0
+            self._pace.cut(marks_limit=marks_limit, sent_at=ticket.sent_at)
+            if marks_limit:
+                self._limit_set_by = ticket.provider
             self._last_cut = now
         if retry_after_s is not None:
             pause = min(retry_after_s, self.settings.max_retry_after_s)

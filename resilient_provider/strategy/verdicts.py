@@ -10,7 +10,9 @@ last served, refused (429) or failed, and from that tells the two apart:
 * a provider refused in the current episode **hands over** (:meth:`hands_over`) while another
   provider on the upstream has not been heard from since: queueing more requests would only
   delay the one answer that tells the cases apart;
-* that other provider may send one **probe** ahead of the line (:meth:`may_probe`).
+* that other provider may send one **probe** ahead of the line (:meth:`may_probe`);
+* a provider under its own block is **held back** (:meth:`blocked`) until the window has
+  passed since its last 429: then one request tells whether the block has lifted.
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ class ProviderVerdicts:
                    and now - max(self._throttled.get(other, -math.inf),
                                  self._failure.get(other, -math.inf)) > self.window_s
                    for other, at in self._success.items())
+
+    def blocked(self, provider: str, now: float) -> bool:
+        """Whether ``provider`` is held back by its own block: it drew a 429 within the window
+        and :meth:`own_block` says the 429s are its own. Its next request goes out once the
+        window has passed since that 429 (one request per window tells whether the block
+        lifted), so a blocked library stops spending the budget the other one is served by."""
+        return (now - self._throttled.get(provider, -math.inf) <= self.window_s
+                and self.own_block(provider, now))
 
     def hands_over(self, provider: str, now: float) -> bool:
         """Whether ``provider``, refused within the window, should stop sending until another

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,8 +77,8 @@ def test_the_upstream_panel_shows_requests_per_symbol_and_the_429_share_per_run(
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    from resilient_provider.stats.upstream_report import UpstreamReport
     from resilient_provider.stats.plot import _draw_upstreams
+    from resilient_provider.stats.upstream_report import UpstreamReport
 
     calm = run_report(clock, 50, 0, 0).with_upstreams({"yahoo": UpstreamReport(
         name="yahoo", requests_by_route={"quoteSummary": 50, "quote": 2, "crumb": 1},
@@ -87,10 +88,13 @@ def test_the_upstream_panel_shows_requests_per_symbol_and_the_429_share_per_run(
         requests_by_provider={"yf": 80}, rate_limited=20)})
     ax = Figure().subplots()
     _draw_upstreams(ax, [calm, throttled])
-    heights = [patch.get_height() for patch in ax.patches]
+    from matplotlib.patches import Rectangle
+
+    heights = [patch.get_height() for patch in ax.patches if isinstance(patch, Rectangle)]
     assert heights == pytest.approx([53 / 50, 80 / 40])
     (twin,) = [other for other in ax.figure.axes if other is not ax]
-    shares = [float(y) for _, y in twin.collections[0].get_offsets()]
+    offsets: Any = twin.collections[0].get_offsets()
+    shares = [float(point[1]) for point in offsets]
     assert shares == pytest.approx([0.0, 25.0])
 
 

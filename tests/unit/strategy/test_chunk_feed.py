@@ -31,8 +31,8 @@ def served(symbol: str) -> FetchResult:
 
 
 def refused_by_our_pacing(symbol: str) -> FetchResult:
-    attempts = tuple(Attempt(p, "skipped", "no slot within the deadline", ThrottledError.code)
-                     for p in ("yfinance", "yahooquery")) + (Attempt("cache", "miss", "no entry"),)
+    attempts = (*(Attempt(p, "skipped", "no slot within the deadline", ThrottledError.code)
+                  for p in ("yfinance", "yahooquery")), Attempt("cache", "miss", "no entry"))
     return FetchResult(symbol=symbol, source=DataSource.ERROR, attempts=attempts,
                        error=ThrottledError("no slot"))
 
