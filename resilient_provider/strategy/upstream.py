@@ -265,10 +265,10 @@ class UpstreamBudget:
 
     def _throttled(self, ticket: Ticket, now: float, retry_after_s: float | None) -> None:
         self._rate_limited += 1
-        self._verdicts.throttled(ticket.provider, now)
+        confirmed = self._verdicts.throttled(ticket.provider, now, sent_at=ticket.sent_at)
         if self._verdicts.own_block(ticket.provider, now):
             self._provider_blocks += 1
-            if self._limit_set_by == ticket.provider:  # that 429 was no limit after all
+            if confirmed and self._limit_set_by == ticket.provider:  # that 429 was no limit
                 self._pace.forget_limit()
                 self._limit_set_by = None
             return

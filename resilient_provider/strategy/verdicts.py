@@ -11,8 +11,9 @@ last served, refused (429) or failed, and from that tells the two apart:
   provider on the upstream has not been heard from since: queueing more requests would only
   delay the one answer that tells the cases apart;
 * that other provider may send one **probe** ahead of the line (:meth:`may_probe`);
-* a provider under its own block is **held back** (:meth:`blocked`) until the window has
-  passed since its last 429: then one request tells whether the block has lifted.
+* a provider whose own block is confirmed (a 429 to a request sent after another provider
+  was served) is **held back** (:meth:`blocked`) for the window after that 429: then one
+  request tells whether the block has lifted.
 """
 
 from __future__ import annotations
@@ -32,14 +33,25 @@ class ProviderVerdicts:
         self._success: dict[str, float] = {}
         self._throttled: dict[str, float] = {}
         self._failure: dict[str, float] = {}
+        self._held_until: dict[str, float] = {}
 
     def success(self, provider: str, now: float) -> None:
         """``provider`` was served (on a route where limits and blocks show)."""
         self._success[provider] = now
 
-    def throttled(self, provider: str, now: float) -> None:
-        """``provider`` was answered 429."""
+    def throttled(self, provider: str, now: float, *, sent_at: float) -> bool:
+        """``provider`` was answered 429 to a request sent at ``sent_at``; True when that
+        confirms its own block: it is :meth:`own_block`, and the request went out after
+        another provider was last served (the refusal is not an echo of an IP limit the other
+        got past only because the rate was cut meanwhile). The provider is then held back
+        (:meth:`blocked`) for the window: one request per window tells whether it lifted."""
         self._throttled[provider] = now
+        served_others = max((at for other, at in self._success.items() if other != provider),
+                            default=math.inf)
+        if sent_at > served_others and self.own_block(provider, now):
+            self._held_until[provider] = now + self.window_s
+            return True
+        return False
 
     def failure(self, provider: str, now: float) -> None:
         """``provider`` got no answer or a 5xx: no verdict on the pace, but not healthy."""
@@ -61,12 +73,8 @@ class ProviderVerdicts:
                    for other, at in self._success.items())
 
     def blocked(self, provider: str, now: float) -> bool:
-        """Whether ``provider`` is held back by its own block: it drew a 429 within the window
-        and :meth:`own_block` says the 429s are its own. Its next request goes out once the
-        window has passed since that 429 (one request per window tells whether the block
-        lifted), so a blocked library stops spending the budget the other one is served by."""
-        return (now - self._throttled.get(provider, -math.inf) <= self.window_s
-                and self.own_block(provider, now))
+        """Whether ``provider`` is held back by its own block (see :meth:`throttled`)."""
+        return now < self._held_until.get(provider, -math.inf)
 
     def hands_over(self, provider: str, now: float) -> bool:
         """Whether ``provider``, refused within the window, should stop sending until another

@@ -131,9 +131,11 @@ def test_a_block_of_one_library_counts_against_its_breaker_while_the_other_serve
     assert all(r.provider == "yahooquery" and r.success for r in results)
     assert stats["yfinance"]["breaker"]["trips"] >= 1
     assert stats["yahooquery"]["breaker"]["trips"] == 0
-    # Once told apart, yfinance's requests are held back instead of drawing more 429s.
-    assert yahoo.count(status=429, library="yfinance") == 1
-    held = [a for r in results for a in r.attempts if a.step == "yfinance"][1:]
+    # The second 429, to a request sent after yahooquery was served, confirms the block; from
+    # then on yfinance's requests are held back instead of drawing more 429s.
+    assert yahoo.count(status=429, library="yfinance") == 2
+    assert snapshot.provider_blocks == 1
+    held = [a for r in results for a in r.attempts if a.step == "yfinance"][2:]
     assert held and all("refuses yfinance itself" in a.detail or a.error_code == "circuit_open"
                         for a in held)
 

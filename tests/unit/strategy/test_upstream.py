@@ -315,3 +315,22 @@ def test_a_429_after_a_pause_cuts_from_the_rate_not_from_the_few_requests_before
     while clock() < recovered:
         send(budget, clock)
     assert budget.rate_per_s >= 0.8 * before
+
+
+def test_a_library_is_held_back_only_once_a_429_after_the_others_success_confirms_its_block(
+        clock: FakeClock) -> None:
+    budget = make_budget(clock, provider_block_window_s=10)
+    budget.add_provider("yfinance")
+    budget.add_provider("yahooquery")
+    send(budget, clock, 429, provider="yfinance", retry_after_s=0)  # the IP's, or its own?
+    send(budget, clock, provider="yahooquery")
+    # Not held yet: under an IP limit the other library gets past only because the rate was
+    # cut, and this library's next request would be served too.
+    ticket = budget.admit("yfinance", "quoteSummary")
+    budget.settle(ticket, status=429)  # but it is refused, after the other was served
+    with pytest.raises(UpstreamCoolingError, match="refuses yfinance itself") as held:
+        budget.admit("yfinance", "quoteSummary")
+    assert held.value.own_block
+    send(budget, clock, provider="yahooquery")  # the other library is not held
+    clock.advance(10.01)
+    send(budget, clock, provider="yfinance")  # one request per window tells if it lifted
