@@ -1,9 +1,10 @@
 """The data contract: an answer must be usable before it counts as a success.
 
 "No exception" is not success: sources answer unknown symbols with near-empty dicts and failed
-lookups with strings. An answer with no finite positive price, another symbol's data, or core
-fields of the wrong type is a :class:`DataContractError` — a provider failure that falls over to
-the next source — never silently passed on.
+lookups with strings. An answer with no finite positive price (or with a price field that is
+not one: NaN, infinite, zero, negative), another symbol's data, or core fields of the wrong
+type is a :class:`DataContractError` — a provider failure that falls over to the next source —
+never silently passed on.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ def check_info(symbol: str, answer: object, *, provider: str) -> dict[str, Any] 
         return DataContractError(
             "answer has no finite positive price", symbol=symbol, provider=provider
         )
+    # One good price field does not vouch for the other: a NaN, infinite, zero or negative
+    # price would reach the analysis as data (absent, None, is fine).
+    for field in PRICE_FIELDS:
+        value = answer.get(field)
+        if value is not None and not is_positive_number(value):
+            return DataContractError(
+                f"field {field!r} is {str(value)[:40]}, not a finite positive price",
+                symbol=symbol, provider=provider,
+            )
     for field, types in CORE_FIELDS.items():
         value = answer.get(field)
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):

@@ -1,0 +1,246 @@
+"""Chaos matrix: seeded fault mixes, with a partly warm cache, never reach the analysis.
+
+Scripted part: :class:`ChaosProvider` primary and secondary failing 10/50/100 % and 0/20/100 %
+of their calls in mixed ways (errors, foreign exceptions, hangs past the timeout, 429s with and
+without Retry-After, truncated JSON, garbage answers), on the fake clock, single requests and
+small batches. Fake-Yahoo part: the real yfinance and yahooquery adapters over the loopback fake
+Yahoo with the same kinds of faults injected server-side.
+
+For every request: an answer (data or a tagged error), no exception, no call past its deadline
++ 0.5 s (on the clock in use, and in real time), served data that is the real data and never
+garbage, and no error for a symbol whose cache entry is younger than ``max_stale_age`` for the
+whole request; when both providers always fail, the answers are exactly what the cache allowed.
+The statistics add up exactly to the requests made and to the provider calls made.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from resilient_provider import ResilientProvider
+from resilient_provider.cache import MemoryCache
+from resilient_provider.result import DataSource, FetchResult
+from resilient_provider.testing import FakeClock
+from tests.conftest import fast_settings
+
+from .chaos_providers import ChaosProvider, good_info
+from .scale import report, scale
+
+DEADLINE_S = 5.0
+SLACK_S = 0.5
+FRESH_FOR_S = 60.0
+MAX_STALE_AGE_S = 600.0
+UNIVERSE = [f"T{i:03d}" for i in range(150)]
+PRICE_FIELDS = ("regularMarketPrice", "currentPrice")
+
+
+@dataclass
+class Tally:
+    """What one chaos run saw."""
+
+    requests: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+    escaped: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+    garbage_served: list[str] = field(default_factory=list)
+    untagged: list[str] = field(default_factory=list)
+    lost_despite_cache: list[str] = field(default_factory=list)
+    served_without_cache: list[str] = field(default_factory=list)
+    stats_mismatches: list[str] = field(default_factory=list)
+    max_call_s: float = 0.0
+
+    def merge(self, other: Tally) -> None:
+        self.requests += other.requests
+        self.sources.update(other.sources)
+        for name in ("escaped", "late", "garbage_served", "untagged", "lost_despite_cache",
+                     "served_without_cache", "stats_mismatches"):
+            getattr(self, name).extend(getattr(other, name))
+        self.max_call_s = max(self.max_call_s, other.max_call_s)
+
+
+def is_real_data(symbol: str, data: dict[str, Any] | None) -> bool:
+    """Whether ``data`` is the true answer for ``symbol`` (never garbage that slipped through)."""
+    if not isinstance(data, dict) or data.get("symbol") != symbol:
+        return False
+    good = good_info(symbol)
+    for name in PRICE_FIELDS:
+        value = data.get(name)
+        if not (isinstance(value, float) and math.isfinite(value) and value == good[name]):
+            return False
+    return all(data.get(k) == v for k, v in good.items())
+
+
+def check_result(symbol: str, result: object, tally: Tally) -> str:
+    """The source of a well-formed answer for ``symbol``; problems go to ``tally``."""
+    if not isinstance(result, FetchResult):
+        tally.untagged.append(f"{symbol}: {result!r}"[:200])
+        return "untagged"
+    if result.source is DataSource.ERROR:
+        if result.error is None or not result.error.code or result.data is not None:
+            tally.untagged.append(f"{symbol}: error without a code: {result!r}"[:200])
+        tagged = result.to_tagged_dict()
+        if tagged.get("_data_source") != "error" or not tagged.get("_error_code"):
+            tally.untagged.append(f"{symbol}: {tagged!r}"[:200])
+    elif not is_real_data(symbol, result.data):
+        tally.garbage_served.append(f"{symbol} via {result.source}: {result.data!r}"[:300])
+    return str(result.source)
+
+
+class CacheOracle:
+    """What the cache allows for a symbol during a request that starts now."""
+
+    def __init__(self, cache: MemoryCache, clock: FakeClock) -> None:
+        self.cache = cache
+        self.clock = clock
+
+    def verdicts(self, symbols: list[str]) -> dict[str, bool | None]:
+        """True: an entry stays younger than max_stale_age for the whole request (it must be
+        served if nothing live answers); False: none, or already too old (only a live answer
+        can help); None: it ages out during the request (either is right)."""
+        now = self.clock()
+        entries = self.cache.get_many(symbols)
+        out: dict[str, bool | None] = {}
+        for symbol in symbols:
+            entry = entries.get(symbol)
+            if entry is None or now - entry.fetched_at >= MAX_STALE_AGE_S:
+                out[symbol] = False
+            elif now - entry.fetched_at + DEADLINE_S + SLACK_S < MAX_STALE_AGE_S:
+                out[symbol] = True
+            else:
+                out[symbol] = None
+        return out
+
+
+def stats_mismatches(stats: dict[str, Any], tally: Tally,
+                     providers: tuple[ChaosProvider, ...]) -> list[str]:
+    """Where get_reliability_stats() does not add up exactly to what was asked and answered."""
+    wrong = []
+    counts = {k: v for k, v in stats["counts"].items() if v}
+    if stats["total_requests"] != tally.requests or sum(counts.values()) != tally.requests:
+        wrong.append(f"total {stats['total_requests']} / {sum(counts.values())}, "
+                     f"made {tally.requests}")
+    if counts != {k: v for k, v in tally.sources.items() if v}:
+        wrong.append(f"counts {counts} != answers {dict(tally.sources)}")
+    for provider in providers:
+        counted = stats["providers"].get(provider.name, {"calls": 0, "successes": 0})
+        if (counted["calls"], counted["successes"]) != (provider.lookups, provider.good):
+            wrong.append(f"{provider.name}: calls/successes {counted['calls']}/"
+                         f"{counted['successes']}, made {provider.lookups}/{provider.good}")
+    return wrong
+
+
+def chaos_facade(primary: ChaosProvider, secondary: ChaosProvider, clock: FakeClock,
+                 cache: MemoryCache, *, read_through: bool) -> ResilientProvider:
+    settings = fast_settings(
+        deadline_s=DEADLINE_S,
+        provider_defaults={"timeout_s": 0.03, "retry": {"max_retry_after_s": 30}},
+        cache={"backend": "memory", "fresh_for": FRESH_FOR_S, "max_stale_age": MAX_STALE_AGE_S,
+               "read_through": read_through},
+    )
+    return ResilientProvider([primary, secondary], cache=cache, settings=settings, clock=clock)
+
+
+def run_scripted_cell(primary_rate: float, secondary_rate: float, *, seed: int,
+                      requests: int, read_through: bool) -> tuple[Tally, int]:
+    """One cell of the matrix: ``requests`` symbol requests; returns the tally and faults."""
+    rng = random.Random(f"chaos:{seed}")
+    clock = FakeClock()
+    cache = MemoryCache(clock=clock)
+    for symbol in UNIVERSE:  # partly warm: fresh, stale, too old, or no entry
+        if rng.random() < 0.75:
+            cache.set(symbol, good_info(symbol), fetched_at=clock() - rng.uniform(0, 900),
+                      provider="warm")
+    primary = ChaosProvider("primary", primary_rate, seed=seed)
+    secondary = ChaosProvider("secondary", secondary_rate, seed=seed)
+    oracle = CacheOracle(cache, clock)
+    always_failing = primary_rate == 1.0 and secondary_rate == 1.0
+    tally = Tally()
+    facade = chaos_facade(primary, secondary, clock, cache, read_through=read_through)
+    try:
+        while tally.requests < requests:
+            clock.advance(rng.uniform(0, 4))
+            batch = rng.random() < 0.3
+            symbols = rng.sample(UNIVERSE, rng.randint(2, 8)) if batch else [rng.choice(UNIVERSE)]
+            verdicts = oracle.verdicts(symbols)
+            started, started_real = clock(), time.monotonic()
+            results: dict[str, object] = {}
+            try:
+                if batch:
+                    results = dict(facade.batch_fetch(symbols, progress=False))
+                else:
+                    results = {symbols[0]: facade.fetch(symbols[0])}
+            except Exception as exc:  # noqa: BLE001 - counting what escapes is the point
+                tally.escaped.append(f"{symbols}: {type(exc).__name__}: {exc}"[:300])
+            took_s = max(clock() - started, time.monotonic() - started_real)
+            tally.max_call_s = max(tally.max_call_s, took_s)
+            if took_s > DEADLINE_S + SLACK_S:
+                tally.late.append(f"{symbols}: {took_s:.2f}s")
+            tally.requests += len(symbols)
+            for symbol in symbols:
+                source = check_result(symbol, results.get(symbol), tally)
+                tally.sources[source] += 1
+                if verdicts[symbol] is True and source == "error":
+                    tally.lost_despite_cache.append(f"{symbol}: {results[symbol]!r}"[:300])
+                if always_failing and verdicts[symbol] is False and source != "error":
+                    tally.served_without_cache.append(f"{symbol}: {source}")
+        stats = facade.get_reliability_stats()
+    finally:
+        facade.close()
+        primary.close()
+        secondary.close()
+    tally.stats_mismatches.extend(stats_mismatches(stats, tally, (primary, secondary)))
+    return tally, sum(primary.faults.values()) + sum(secondary.faults.values())
+
+
+CELLS = [(p, s) for p in (0.1, 0.5, 1.0) for s in (0.0, 0.2, 1.0)]
+
+
+def test_scripted_chaos_matrix_never_reaches_the_analysis() -> None:
+    per_cell = scale(120, 1200)
+    started = time.monotonic()
+    total, faults = Tally(), 0
+    for index, (primary_rate, secondary_rate) in enumerate(CELLS):
+        tally, cell_faults = run_scripted_cell(primary_rate, secondary_rate, seed=index,
+                                               requests=per_cell, read_through=index % 2 == 1)
+        total.merge(tally)
+        faults += cell_faults
+    report("scripted_chaos_matrix", requests=total.requests, faults=faults,
+           seconds=round(time.monotonic() - started, 1), cells=len(CELLS),
+           sources=dict(total.sources), max_call_s=round(total.max_call_s, 3))
+    assert total.escaped == []
+    assert total.untagged == []
+    assert total.late == []
+    assert total.garbage_served == []
+    assert total.lost_despite_cache == []
+    assert total.served_without_cache == []
+    assert total.stats_mismatches == []
+    assert total.requests >= per_cell * len(CELLS)
+    assert faults > 0 and total.sources["error"] > 0 and total.sources["cache_stale"] > 0
+
+
+@pytest.mark.parametrize("kind", ["nan_price", "negative_price", "inf_price"])
+def test_one_bad_price_field_is_garbage_even_beside_a_good_one(kind: str) -> None:
+    """An answer whose regularMarketPrice is NaN or negative (or currentPrice infinite) is
+    garbage even when the other price field is positive: it falls over, never served."""
+    from resilient_provider.testing import ScriptedProvider
+
+    from .chaos_providers import _garbage
+
+    clock = FakeClock()
+    primary = ScriptedProvider("primary", {"AAPL": _garbage("AAPL", kind)})
+    secondary = ScriptedProvider("secondary")
+    facade = ResilientProvider([primary, secondary], cache=MemoryCache(clock=clock),
+                               settings=fast_settings(), clock=clock)
+    try:
+        result = facade.fetch("AAPL")
+    finally:
+        facade.close()
+    assert result.source is DataSource.FALLBACK
+    assert result.data is not None and is_real_data("AAPL", result.data)
