@@ -13,6 +13,12 @@ front of the message (``[run:5e1f0c2a9b3d rp:3f9a2c1d] …``), so any handler sh
 formatters of :func:`configure_logging` write them once: in that prefix in text, as
 ``run_id`` and ``correlation_id`` keys (beside the bare message) in JSON. Messages are
 redacted after formatting, and formatted only when the level is enabled, so logging stays lazy.
+
+One record is one line: a message (or a traceback) can carry text from outside -- a Yahoo error
+description, a provider's exception, a symbol someone typed -- and a line break in it would
+write a line that reads as another record. The adapter writes control characters of the
+library's messages as backslash escapes (whatever handler shows them), and the text format does
+the same for every record, other libraries' included, tracebacks too.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Literal, TextIO
 
 from .errors import ResilientProviderError
-from .redaction import redact
+from .redaction import escape_controls, redact
 
 #: The two line formats of :func:`configure_logging`.
 LogFormat = Literal["text", "json"]
@@ -79,7 +85,7 @@ class RequestLogger(logging.LoggerAdapter[logging.Logger]):
         if not self.isEnabledFor(level):
             return
         text = str(msg) % args if args else str(msg)
-        line, options = self.process(redact(text), kwargs)
+        line, options = self.process(escape_controls(redact(text)), kwargs)
         options.setdefault("stacklevel", 2)
         self.logger.log(level, line, **options)
 
@@ -142,17 +148,19 @@ def _bare_message(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``2024-05-01T12:00:00.123Z WARNING logger [run:… rp:…] message``, secrets masked."""
+    """``2024-05-01T12:00:00.123Z WARNING logger [run:… rp:…] message``, secrets masked, one
+    line per record: control characters (line breaks included) are written as backslash escapes,
+    a logged traceback follows the message on the same line (``… message | Traceback …\\n …``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         tags = _tags(*_ids(record))
         line = (f"{_utc_iso(record.created)} {record.levelname} {record.name} "
                 + (f"[{tags}] " if tags else "") + _bare_message(record))
         if record.exc_info:
-            line += "\n" + redact(self.formatException(record.exc_info))
+            line += " | " + redact(self.formatException(record.exc_info))
         if record.stack_info:
-            line += "\n" + redact(self.formatStack(record.stack_info))
-        return line
+            line += " | " + redact(self.formatStack(record.stack_info))
+        return escape_controls(line)
 
 
 class JsonFormatter(logging.Formatter):

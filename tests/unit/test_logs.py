@@ -28,6 +28,7 @@ from resilient_provider.logs import (
     get_logger,
     run_scope,
 )
+from resilient_provider.redaction import escape_controls
 from resilient_provider.testing import FakeClock, FakeYahooServer, Raise, ScriptedProvider
 
 from ..conftest import MakeFacade, write_fake_yahoo_config
@@ -199,6 +200,45 @@ def test_secrets_are_masked_in_both_formats(make_facade: MakeFacade,
     for output in (text.getvalue(), as_json.getvalue()):
         assert "apikey=***" in output and "pa55word" not in output
         assert "hunter2" not in output and "S3CR3T" not in output
+
+
+# Line breaks and other characters that end, rewrite or disguise a line on a terminal or in a
+# log file: each, inside a provider's exception message, tried to forge a record.
+FORGERS = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\x1b[2K",
+           "\u202e", "\x00"]
+FORGED = "2026-01-01T00:00:00.000Z CRITICAL resilient_provider forged"
+
+
+@pytest.mark.parametrize("forger", FORGERS, ids=[repr(f) for f in FORGERS])
+def test_a_provider_message_cannot_forge_a_text_line(
+        make_facade: MakeFacade, formatted: tuple[io.StringIO, io.StringIO], forger: str) -> None:
+    attack = ConnectionError(f"Quote not found{forger}{FORGED}")
+    make_facade(ScriptedProvider("one", default=Raise(attack)), ScriptedProvider("two")).fetch("A")
+    text, as_json = formatted
+    written = text.getvalue()
+    assert "forged" in written  # the attack was logged ...
+    for line in written.splitlines():  # ... each record on one line of its own
+        assert not line.startswith(FORGED)
+        assert line.isprintable(), repr(line)
+    entries = [json.loads(line) for line in as_json.getvalue().splitlines()]
+    assert all(entry["message"].isprintable() for entry in entries)
+
+
+def test_other_libraries_records_and_tracebacks_are_one_text_line_each(
+        formatted: tuple[io.StringIO, io.StringIO]) -> None:
+    try:
+        raise ValueError(f"bad\n{FORGED}")
+    except ValueError:
+        logging.getLogger("somelib").exception("failed for %s", f"X\u2028{FORGED}")
+    text, _ = formatted
+    (line,) = text.getvalue().splitlines()  # message, arguments and traceback on one line
+    assert "failed for X\\u2028" in line and "Traceback (most recent call last):" in line
+    assert "ValueError: bad\\n" in line
+
+
+def test_escaped_text_shows_what_it_holds() -> None:
+    assert escape_controls("plain text: é, ü, 株") == "plain text: é, ü, 株"
+    assert escape_controls("a\nb\tc\x1b\u2028\ud800") == "a\\nb\\tc\\x1b\\u2028\\ud800"
 
 
 def test_configure_logging_replaces_its_own_handler_only() -> None:
