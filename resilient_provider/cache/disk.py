@@ -6,6 +6,14 @@ and refuses pickled rows and keys outright.
 A damaged database is moved aside whole on open (renamed to ``<dir>.corrupt-<UTC stamp>``)
 and a fresh one started (see :mod:`.disk_repair`).
 
+Every wait on the database is short (:data:`DEFAULT_TIMEOUT_S` per write, :data:`OPEN_TIMEOUT_S`
+to open): a cache is an optimisation, so another process holding the write lock makes a write
+fail with :class:`diskcache.Timeout` (the strategy counts it and carries on) instead of holding
+a call past its deadline. diskcache's own default is 60 s, and its opening retries for 60 s
+whatever the timeout.
+
+The directory is created user-only (0o700) and the database files 0o600, whatever the umask.
+
 The negative cache's rows (:mod:`.not_found`) live in the same database under keys of their
 own (:func:`~.base.not_found_key`), which no read of entries asks for.
 """
@@ -15,13 +23,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import diskcache
+from diskcache.core import DBNAME
 
 from ..logs import get_logger
+from ..private_files import PRIVATE_FILE_MODE, make_private_dirs
 from .base import (
     NOT_FOUND_PREFIX,
     CacheEntry,
@@ -44,6 +55,14 @@ _READ_BATCH = 500
 #: writers (threads or processes) wait on the lock.
 _PRUNE_BATCH = 100
 
+#: Seconds a write waits for another writer's lock before giving up (a skipped write): well
+#: under a second, so a cache held by another process never holds a call past its deadline.
+DEFAULT_TIMEOUT_S = 0.25
+
+#: Seconds opening the cache may wait for the write lock (opening writes diskcache's settings)
+#: before it fails and the façade runs without a cache.
+OPEN_TIMEOUT_S = 1.0
+
 
 class DiskCache:
     """A :class:`~resilient_provider.cache.base.CacheBackend` on diskcache, safe across processes.
@@ -63,10 +82,18 @@ class DiskCache:
         ttl_s: seconds a row is kept after it is written (the maximum stale age); None keeps
             rows until pruned or evicted by size.
         size_limit_bytes: diskcache's size limit; the oldest stored rows go first beyond it.
+        timeout_s: how long a write waits for another writer's lock before it fails with
+            :class:`diskcache.Timeout`.
+        open_timeout_s: how long opening waits for the write lock before it fails.
+
+    Raises:
+        OSError, sqlite3.Error, diskcache.Timeout: the cache cannot be opened (the path is a
+            file, not writable, the disk is full, the database stayed locked).
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, ttl_s: float | None = 7 * 86400,
-                 size_limit_bytes: int = 1 << 30) -> None:
+                 size_limit_bytes: int = 1 << 30, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 open_timeout_s: float = OPEN_TIMEOUT_S) -> None:
         if ttl_s is not None and ttl_s < 0:
             raise ValueError(f"ttl_s must be >= 0 or None (ttl_s={ttl_s!r})")
         if size_limit_bytes <= 0:
@@ -74,6 +101,8 @@ class DiskCache:
         self._directory = Path(directory).expanduser()
         self._ttl_s = ttl_s
         self._size_limit_bytes = size_limit_bytes
+        self._timeout_s = timeout_s
+        self._open_timeout_s = open_timeout_s
         self._cache = self._open()
 
     @property
@@ -121,7 +150,7 @@ class DiskCache:
             for key, raw in rows:
                 self._cache.set(key, raw, expire=self._ttl_s)
             return
-        with self._cache.transact():
+        with self._transaction():
             for key, raw in rows:
                 self._cache.set(key, raw, expire=self._ttl_s)
 
@@ -143,7 +172,7 @@ class DiskCache:
         rows = [(not_found_key(entry.symbol), encode_not_found(entry)) for entry in entries]
         if not rows:
             return
-        with self._cache.transact():
+        with self._transaction():
             for key, raw in rows:
                 self._cache.set(key, raw, expire=keep_s)
 
@@ -151,7 +180,7 @@ class DiskCache:
         """Remove the negative-cache rows of ``symbols``, in one transaction."""
         if not symbols:
             return
-        with self._cache.transact():
+        with self._transaction():
             for symbol in symbols:
                 self._cache.delete(not_found_key(symbol))
 
@@ -174,7 +203,7 @@ class DiskCache:
         keys = self._keys()
         for start in range(0, len(keys), _PRUNE_BATCH):
             # Read and delete under one lock, so an entry refreshed meanwhile is not lost.
-            with self._cache.transact():
+            with self._transaction():
                 for key in keys[start:start + _PRUNE_BATCH]:
                     try:
                         written_at = self._written_at(key)
@@ -194,6 +223,14 @@ class DiskCache:
         return f"DiskCache({str(self._directory)!r}, ttl_s={self._ttl_s!r})"
 
     # -- rows -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """diskcache's ``transact()``, with the deletion of replaced value files (an older
+        version's: see :mod:`.json_disk`) held back until it has committed."""
+        disk: JsonOnlyDisk = self._cache.disk
+        with disk.deferring_removals(), self._cache.transact():
+            yield
 
     def _load(self, key: str) -> CacheEntry | None:
         """The entry under ``key`` or None; :class:`RefusedRowError` for an unreadable row."""
@@ -284,12 +321,55 @@ class DiskCache:
         return self._open_cache()
 
     def _open_cache(self) -> diskcache.Cache:
+        make_private_dirs(self._directory)
+        created = not (self._directory / DBNAME).exists()
         # Pinned so a setting stored by another opener cannot put every read on diskcache's
         # slower, locking path (statistics and usage-based eviction write on each get).
-        return diskcache.Cache(str(self._directory), disk=JsonOnlyDisk,
-                               size_limit=self._size_limit_bytes,
-                               eviction_policy="least-recently-stored", statistics=0)
+        cache = _BoundedOpenCache(str(self._directory), open_timeout_s=self._open_timeout_s,
+                                  timeout=self._timeout_s, disk=JsonOnlyDisk,
+                                  size_limit=self._size_limit_bytes,
+                                  eviction_policy="least-recently-stored", statistics=0)
+        if created:
+            _make_private(self._directory)
+        return cache
 
     def _damage(self) -> str | None:
         """Why the database on disk is unusable, or None when it is sound or absent."""
         return damage_of(self._directory)
+
+
+def _make_private(directory: Path) -> None:
+    """Make the database files just created in ``directory`` user-only (0o600): SQLite creates
+    them 0o644 under the usual umask. The directory is 0o700 already, so this is a second
+    line, for a directory later opened up."""
+    for name in (DBNAME, f"{DBNAME}-wal", f"{DBNAME}-shm"):
+        with suppress(FileNotFoundError):
+            os.chmod(directory / name, PRIVATE_FILE_MODE)
+
+
+class _BoundedOpenCache(diskcache.Cache):  # type: ignore[misc]  # diskcache ships no type hints
+    """A :class:`diskcache.Cache` whose opening waits at most ``open_timeout_s`` for the lock.
+
+    diskcache writes its settings on every open through ``_sql_retry``, which retries a
+    locked database for 60 s regardless of ``timeout``; this bounds those retries.
+    """
+
+    def __init__(self, directory: str, *, open_timeout_s: float, **settings: Any) -> None:
+        self._open_timeout_s = open_timeout_s
+        super().__init__(directory, **settings)
+
+    @property
+    def _sql_retry(self) -> Callable[..., Any]:
+        sql = self._sql
+        give_up_at = time.monotonic() + self._open_timeout_s
+
+        def execute_with_retry(statement: str, *args: Any, **kwargs: Any) -> Any:
+            while True:
+                try:
+                    return sql(statement, *args, **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if str(exc) != "database is locked" or time.monotonic() > give_up_at:
+                        raise
+                    time.sleep(0.001)  # diskcache's own retry step: a real wait on another process
+
+        return execute_with_retry

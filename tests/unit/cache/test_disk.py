@@ -22,6 +22,7 @@ from diskcache.core import MODE_BINARY, MODE_PICKLE, MODE_RAW
 
 import resilient_provider
 from resilient_provider.cache import CacheEntry, DiskCache, cache_key
+from resilient_provider.cache.base import encode_entry
 from resilient_provider.cache.json_disk import JsonOnlyDisk, RefusedRowError
 
 KEY = cache_key("AAPL")
@@ -70,11 +71,67 @@ def test_small_entry_is_stored_inline_as_json_bytes(disk: DiskCache, cache_dir: 
     assert orjson.loads(value) == {"v": 1, "data": {"p": 1}, "fetched_at": 100.0, "provider": "one"}
 
 
-def test_large_entry_is_stored_as_a_json_value_file(disk: DiskCache, cache_dir: Path) -> None:
+def plant_value_file(cache_dir: Path, symbol: str, data: dict[str, Any]) -> str:
+    """Store an entry in a value file, as versions that let diskcache use them did; return
+    the file's name."""
+    raw = encode_entry(CacheEntry(data, 100.0, "old"))
+    with diskcache.Cache(str(cache_dir), disk=diskcache.Disk) as plain:
+        plain.set(cache_key(symbol), raw)
+    mode, filename, _, _, _ = stored_row(cache_dir, cache_key(symbol)) or ()
+    assert mode == MODE_BINARY and filename
+    return str(filename)
+
+
+def test_large_entry_is_stored_inline_never_in_a_value_file(disk: DiskCache,
+                                                            cache_dir: Path) -> None:
+    # A value file is written before, and deleted outside, the transaction that points a row
+    # at it: a kill in between loses the entry or leaves an orphan (issue 15).
     disk.set("AAPL", BIG, fetched_at=100.0, provider="one")
-    mode, filename, value, _, _ = stored_row(cache_dir, KEY) or ()
-    assert (mode, value) == (MODE_BINARY, None)
-    assert orjson.loads((cache_dir / filename).read_bytes())["data"] == BIG
+    disk.set_many({"MSFT": CacheEntry(BIG, 100.0, "one"), "IBM": CacheEntry(BIG, 100.0, "one")})
+    for symbol in ("AAPL", "MSFT", "IBM"):
+        mode, filename, value, _, _ = stored_row(cache_dir, cache_key(symbol)) or ()
+        assert (mode, filename) == (MODE_RAW, None)
+        assert orjson.loads(value)["data"] == BIG
+    assert [p for p in cache_dir.rglob("*.val")] == []
+
+
+def test_value_file_of_an_older_version_is_still_read(disk: DiskCache, cache_dir: Path) -> None:
+    plant_value_file(cache_dir, "AAPL", BIG)
+    assert disk.get("AAPL") == CacheEntry(BIG, 100.0, "old")
+    assert disk.get_many(["AAPL"]) == {"AAPL": CacheEntry(BIG, 100.0, "old")}
+
+
+def test_failed_set_many_keeps_the_value_file_it_would_have_replaced(
+        disk: DiskCache, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # diskcache deletes a replaced value file when the inner set returns, before the outer
+    # transaction commits: an error after it left the old row pointing at nothing.
+    filename = plant_value_file(cache_dir, "AAPL", BIG)
+    real_set = diskcache.Cache.set
+    calls = 0
+
+    def set_then_fail(self: diskcache.Cache, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError(28, "No space left on device")
+        return real_set(self, *args, **kwargs)
+
+    monkeypatch.setattr(diskcache.Cache, "set", set_then_fail)
+    with pytest.raises(OSError):
+        disk.set_many({"AAPL": CacheEntry({"p": 2}, 200.0, "new"),
+                       "MSFT": CacheEntry({"p": 2}, 200.0, "new")})
+    monkeypatch.undo()
+    assert (cache_dir / filename).exists()
+    assert disk.get("AAPL") == CacheEntry(BIG, 100.0, "old")
+
+
+def test_replaced_value_file_is_deleted_once_set_many_commits(disk: DiskCache,
+                                                              cache_dir: Path) -> None:
+    filename = plant_value_file(cache_dir, "AAPL", BIG)
+    disk.set_many({"AAPL": CacheEntry({"p": 2}, 200.0, "new"),
+                   "MSFT": CacheEntry({"p": 2}, 200.0, "new")})
+    assert not (cache_dir / filename).exists()
+    assert disk.get("AAPL") == CacheEntry({"p": 2}, 200.0, "new")
 
 
 def test_large_entry_round_trips(disk: DiskCache) -> None:
@@ -155,9 +212,8 @@ def test_get_many_reads_more_symbols_than_one_query_holds_in_the_order_asked(
 
 def test_get_many_reads_a_value_file_that_vanished_as_missing(disk: DiskCache, cache_dir: Path
                                                               ) -> None:
-    disk.set("AAPL", BIG, fetched_at=100.0, provider="one")
+    (cache_dir / plant_value_file(cache_dir, "AAPL", BIG)).unlink()
     disk.set("MSFT", {"p": 1}, fetched_at=100.0, provider="one")
-    (cache_dir / (stored_row(cache_dir, KEY) or ())[1]).unlink()
     assert disk.get_many(["AAPL", "MSFT"]) == {"MSFT": CacheEntry({"p": 1}, 100.0, "one")}
 
 
@@ -262,7 +318,8 @@ def _healthy(cache_dir: Path, entries: int = 2000, data: dict[str, Any] | None =
 
 
 def truncated_beside_value_files(cache_dir: Path) -> None:
-    _healthy(cache_dir, entries=3, data=BIG)
+    for symbol in ("S1", "S2", "S3"):
+        plant_value_file(cache_dir, symbol, BIG)
     os.truncate(cache_dir / "cache.db", 0)
 
 

@@ -1,0 +1,109 @@
+"""The disk cache is private to its user and never waits long on another process's lock."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import diskcache
+import pytest
+
+from resilient_provider.cache import CacheEntry, DiskCache
+
+#: Seconds the lock holder keeps the write lock: far beyond every bound asserted below, so a
+#: wait that is not bounded shows up as a failure, not as a slow pass.
+HOLD_S = 30
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(params=[0o022, 0o000, 0o277], ids=["umask-022", "umask-000", "umask-277"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The process umask during the test (restored after)."""
+    old = os.umask(request.param)
+    try:
+        yield int(request.param)
+    finally:
+        os.umask(old)
+
+
+def test_cache_directory_its_parents_and_database_files_are_user_only(tmp_path: Path,
+                                                                      umask: int) -> None:
+    cache_dir = tmp_path / "new" / "parent" / "cache"
+    cache = DiskCache(cache_dir)
+    cache.set_many({s: CacheEntry({"p": 1}, 1.0, "one") for s in ("A", "B")})
+    try:
+        for directory in (tmp_path / "new", tmp_path / "new" / "parent", cache_dir):
+            assert mode_of(directory) == 0o700, directory
+        files = [p for p in cache_dir.iterdir() if p.is_file()]
+        assert {p.name for p in files} >= {"cache.db", "cache.db-wal", "cache.db-shm"}
+        for file in files:
+            assert mode_of(file) == 0o600, file
+    finally:
+        cache.close()
+
+
+@contextmanager
+def write_lock_held(cache_dir: Path) -> Iterator[None]:
+    """Another process holds the write lock of the cache in ``cache_dir`` (for at most
+    :data:`HOLD_S` seconds; it is killed when the block ends)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, time
+            con = sqlite3.connect({str(cache_dir / "cache.db")!r}, isolation_level=None)
+            con.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            time.sleep({HOLD_S})
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """A cache directory holding one entry, AAPL."""
+    directory = tmp_path / "cache"
+    with closing(DiskCache(directory)) as cache:
+        cache.set("AAPL", {"p": 1}, fetched_at=1.0, provider="one")
+    return directory
+
+
+def test_a_write_while_another_process_holds_the_lock_fails_in_under_a_second(
+        cache_dir: Path) -> None:
+    # diskcache's default waits 60 s: a cache write held a 5 s deadline for 20 s (issue 15).
+    with closing(DiskCache(cache_dir)) as cache, write_lock_held(cache_dir):
+        started = time.monotonic()
+        with pytest.raises(diskcache.Timeout):
+            cache.set("MSFT", {"p": 1}, fetched_at=1.0, provider="one")
+        with pytest.raises(diskcache.Timeout):
+            cache.set_many({s: CacheEntry({"p": 1}, 1.0, "one") for s in ("A", "B")})
+        assert time.monotonic() - started < 2 * 1.0
+
+
+def test_a_read_while_another_process_holds_the_lock_is_served(cache_dir: Path) -> None:
+    with closing(DiskCache(cache_dir)) as cache, write_lock_held(cache_dir):
+        assert cache.get("AAPL") == CacheEntry({"p": 1}, 1.0, "one")
+
+
+def test_opening_while_another_process_holds_the_lock_fails_within_its_bound(
+        cache_dir: Path) -> None:
+    # Opening writes diskcache's settings, retried for 60 s whatever the timeout.
+    with write_lock_held(cache_dir):
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            DiskCache(cache_dir, open_timeout_s=0.3)
+        assert time.monotonic() - started < 3
