@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from .cache import CacheBackend, open_cache
+from .cache import CacheBackend, DisabledCache, open_cache
 from .config import Settings
 from .errors import DataContractError, ProviderUnavailableError, ResilientProviderError
 from .logs import correlation_scope, get_logger
@@ -198,9 +198,16 @@ def _check_cache(cache: CacheBackend | None, settings: Settings,
     try:
         if backend is None:
             backend = open_cache(settings.cache, clock=clock)
+        if isinstance(backend, DisabledCache):
+            return CheckResult("cache", "cache", up=False, latency_ms=_ms_since(started),
+                               detail=redact(f"open failed: {backend.reason}; the cache at "
+                                             f"{backend.path} is off, runs go on without it"),
+                               error_code=CACHE_ERROR_CODE)
         token = secrets.token_hex(8)
         stage = "write"
-        backend.set(CACHE_PROBE_SYMBOL, {"symbol": CACHE_PROBE_SYMBOL, "probe": token},
+        # A price, so the probe is an entry the data contract would serve from the cache.
+        backend.set(CACHE_PROBE_SYMBOL, {"symbol": CACHE_PROBE_SYMBOL, "probe": token,
+                                         "regularMarketPrice": 1.0},
                     fetched_at=clock(), provider="health")
         stage = "read"
         entry = backend.get(CACHE_PROBE_SYMBOL)
