@@ -76,15 +76,26 @@ class ProviderCall:
             return dict.fromkeys(symbols, CircuitOpenError(
                 reason, retry_in_s=snapshot.retry_in_s or 0.0, provider=self.name))
 
-        # A gated provider's requests each have the provider's timeout (its session caps them)
-        # and may wait in the upstream's gate between them: the call is bounded by the deadline.
-        timeout_s = budget_s if self._gated else min(self.policy.timeout_s, budget_s)
-        ticket = self._admit_call(symbols, permit)
-        if isinstance(ticket, ResilientProviderError):
-            return dict.fromkeys(symbols, ticket)
-        started = time.perf_counter()
-        token = REQUEST_DEADLINE.set(deadline)  # the gate of each HTTP request reads it
+        # The upstream's gate reads the deadline: the call's own permit (an ungated provider)
+        # and each HTTP request of a gated one wait for their turn at most until it.
+        token = REQUEST_DEADLINE.set(deadline)
         try:
+            ticket = self._admit_call(symbols, permit)
+            if isinstance(ticket, ResilientProviderError):
+                return dict.fromkeys(symbols, ticket)
+            # A gated provider's requests each have the provider's timeout (its session caps
+            # them) and may wait in the gate between them: the call is bounded by the deadline.
+            budget_s = deadline.remaining_s()  # what the wait for the permit left
+            if budget_s <= 0.0:  # the turn came with the deadline: an answer would be late
+                if ticket is not None and self.upstream is not None:
+                    self.upstream.settle(ticket, status=None)
+                self.breaker.release(permit)
+                self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
+                return dict.fromkeys(symbols, DeadlineExceededError(
+                    "skipped, request deadline spent waiting for the upstream's turn",
+                    provider=self.name))
+            timeout_s = budget_s if self._gated else min(self.policy.timeout_s, budget_s)
+            started = time.perf_counter()
             answers = self._call(symbols, timeout_s,
                                  cut_by_deadline=timeout_s < self.policy.timeout_s
                                  or self._gated)
@@ -92,9 +103,13 @@ class ProviderCall:
             REQUEST_DEADLINE.reset(token)
         latency_ms = (time.perf_counter() - started) * 1000.0
         if ticket is not None and self.upstream is not None:
-            throttled = (isinstance(answers, RateLimitError) or (isinstance(answers, Mapping)
-                         and any(isinstance(a, RateLimitError) for a in answers.values())))
-            self.upstream.settle(ticket, status=429 if throttled else 200)
+            refusals = ([answers] if isinstance(answers, RateLimitError) else
+                        [a for a in answers.values() if isinstance(a, RateLimitError)]
+                        if isinstance(answers, Mapping) else [])
+            retry_after_s = max((r.retry_after for r in refusals if r.retry_after is not None),
+                                default=None)
+            self.upstream.settle(ticket, status=429 if refusals else 200,
+                                 retry_after_s=retry_after_s)
 
         results: dict[str, ResilientProviderError | dict[str, Any]] = {}
         for symbol in symbols:

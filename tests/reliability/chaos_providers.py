@@ -73,6 +73,9 @@ GARBAGE_KINDS = ("nan_price", "negative_price", "zero_price", "inf_price", "nan_
 CALL_FAULTS = {"raise_unavailable": 3, "raise_foreign": 2, "hang": 1, "rate_limited": 2,
                "rate_limited_retry_after": 1, "rate_limited_long_retry_after": 1,
                "truncated_json": 2, "per_symbol": 8}
+#: A 429 storm: nearly every failing call is refused, with and without Retry-After.
+STORM_FAULTS = {"rate_limited": 6, "rate_limited_retry_after": 2,
+                "rate_limited_long_retry_after": 1, "per_symbol": 1}
 #: Faults of one symbol in a call that failed per symbol.
 SYMBOL_FAULTS = {"error": 3, "server_error": 1, "garbage": 6}
 
@@ -87,8 +90,10 @@ class ChaosProvider:
     """
 
     def __init__(self, name: str, fail_rate: float, *, seed: int, hang_s: float = 0.15,
-                 kinds: Mapping[str, int] | None = None) -> None:
+                 kinds: Mapping[str, int] | None = None, upstream: str | None = None) -> None:
         self.name = name
+        if upstream is not None:
+            self.upstream = upstream  # the host it declares: its calls share that budget
         self.fail_rate = fail_rate
         self.hang_s = hang_s
         self.kinds = dict(kinds if kinds is not None else CALL_FAULTS)
