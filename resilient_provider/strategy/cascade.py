@@ -27,6 +27,7 @@ from ..errors import (
 from ..logs import describe_symbols, get_logger
 from ..result import Attempt, DataSource, FetchResult
 from ..stats import ReliabilityStats
+from .cached_contract import trusted_entries
 from .freshness import Freshness, FreshnessRule
 from .guarded import GuardedProvider, StepResult
 from .timeouts import Deadline
@@ -70,7 +71,8 @@ class Cascade:
         return served
 
     def walk(self, symbols: Sequence[str], *,
-             skip_backoff: Callable[[], bool] | None = None) -> dict[str, FetchResult]:
+             skip_backoff: Callable[[], bool] | None = None,
+             record: bool = True) -> dict[str, FetchResult]:
         """The chain for ``symbols`` (validated, distinct): providers in order, then the cache
         for those still missing, then an error for those still missing.
 
@@ -79,6 +81,10 @@ class Cascade:
         that one's breaker is closed, instead of waiting out a retry backoff. The batch's last
         chunks use it: their backoffs would overlap no other work, so each would add its whole
         length to the batch.
+
+        ``record=False`` leaves counting the answers as requests to the caller: a batch's
+        chunk may put an answer back in line (see :class:`~.chunk_feed.PacedChunks`), and only
+        a symbol's final answer is a request answered.
         """
         started = time.perf_counter()
         deadline = Deadline(self.settings.deadline_s, self._clock)
@@ -144,7 +150,8 @@ class Cascade:
                 log.warning("no data for %s: %s", symbol, error.message)
                 result = FetchResult(symbol=symbol, source=DataSource.ERROR, error=error,
                                      latency_ms=latency_ms, attempts=attempts)
-            self._stats.record_request(result.source)
+            if record:
+                self._stats.record_request(result.source)
             results[symbol] = result
         return results
 
@@ -206,12 +213,13 @@ class Cascade:
 
     def _cache_get(self, symbols: Sequence[str]) -> dict[str, CacheEntry]:
         try:
-            return self.cache.get_many(symbols)
+            found = self.cache.get_many(symbols)
         except Exception as exc:  # noqa: BLE001 - see above
             self._stats.record_cache_error("get")
             log.warning("cache read failed for %s, skipped: %s: %s", describe_symbols(symbols),
                         type(exc).__name__, exc)
             return {}
+        return trusted_entries(found, self._clock())
 
     def _cache_set_many(self, entries: dict[str, CacheEntry]) -> None:
         if not entries:

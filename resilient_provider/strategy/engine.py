@@ -13,6 +13,7 @@ gets the up-front answer of a request that did not ask for a refresh.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -94,11 +95,14 @@ class Engine:
             results, with_rows = self._up_front(plan.symbols, refresh=refresh)
             progress.advance(len(results))
             tail = BatchTail()
-            walk = partial(self._cascade.walk, skip_backoff=tail.reached)
+            walk = partial(self._cascade.walk, skip_backoff=tail.reached, record=False)
             todo = [s for s in plan.symbols if s not in results]
             workers, chunks = self._chunking(todo)
-            walked = run_chunks(chunks, partial(self._shared, step=walk, refresh=refresh),
+            joined: dict[str, bool] = {}
+            walked = run_chunks(chunks, partial(self._chunk, step=walk, refresh=refresh,
+                                                joined=joined),
                                 workers=workers, progress=progress, tail=tail)
+            self._record(walked, joined)
             self._known_unknowns.learn(walked, with_rows=with_rows)
             results.update(walked)
         return assemble(plan, results)
@@ -141,6 +145,26 @@ class Engine:
                                              answer=not refresh)
         answered.update(known.answers)
         return answered, known.with_rows
+
+    def _chunk(self, symbols: Sequence[str], *, step: Step, refresh: bool,
+               joined: dict[str, bool]) -> dict[str, FetchResult]:
+        """One chunk of a batch: ``step`` (a walk that counts no request) shared like
+        :meth:`_shared`; ``joined`` notes, per symbol, whether its latest answer was another
+        request's."""
+        coalescer = self._refreshing if refresh else self._coalescer
+        with run_scope(self._stats.run_id), correlation_scope():
+            outcome = coalescer.run(symbols, step, wait_s=self._join_wait_s)
+        for symbol in symbols:
+            joined[symbol] = symbol in outcome.joined
+        return outcome.results
+
+    def _record(self, walked: dict[str, FetchResult], joined: dict[str, bool]) -> None:
+        """Count a batch's final answers from the chain as requests, each once: a symbol put
+        back in line and walked again is one request (see :class:`~.chunk_feed.PacedChunks`)."""
+        self._stats.record_coalesced(r.source for s, r in walked.items() if joined.get(s))
+        sources = Counter(r.source for s, r in walked.items() if not joined.get(s))
+        for source, count in sources.items():
+            self._stats.record_request(source, count)
 
     def _shared(self, symbols: Sequence[str], step: Step, *,
                 refresh: bool = False) -> dict[str, FetchResult]:
