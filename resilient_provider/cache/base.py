@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +24,25 @@ class CacheEntry:
     def age_s(self, now: float) -> float:
         """Seconds since the entry was fetched (0 for an entry stamped in the future)."""
         return max(0.0, now - self.fetched_at)
+
+
+#: How far in the future an entry's ``fetched_at`` may lie (clock skew between the hosts or
+#: processes sharing a cache): beyond it, the stamp is not a time this entry was fetched.
+MAX_FUTURE_SKEW_S = 300.0
+
+
+def stamp_problem(entry: CacheEntry, now: float) -> str | None:
+    """Why ``entry``'s ``fetched_at`` cannot be believed at epoch ``now``, or None.
+
+    A stamp in the future would make the entry fresh for ever (its age is clamped to 0), and
+    a huge one overflows every date conversion downstream.
+    """
+    fetched_at = entry.fetched_at
+    if not math.isfinite(fetched_at) or fetched_at < 0:
+        return f"fetched_at {fetched_at!r} is not a time"
+    if fetched_at > now + MAX_FUTURE_SKEW_S:
+        return f"fetched_at is {fetched_at - now:.3g}s in the future"
+    return None
 
 
 def cache_key(symbol: str) -> str:
