@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from .cache import CacheBackend, DisabledCache, open_cache
+from .cache import CacheBackend, open_cache
+from .cache.disabled import DisabledCache
 from .config import Settings
 from .errors import DataContractError, ProviderUnavailableError, ResilientProviderError
 from .logs import correlation_scope, get_logger

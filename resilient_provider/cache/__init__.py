@@ -21,8 +21,8 @@ from .disk import DiskCache
 from .memory import MemoryCache
 from .not_found import NotFoundEntry, NotFoundStore
 
-__all__ = ["CacheBackend", "CacheEntry", "DisabledCache", "DiskCache", "MemoryCache",
-           "NotFoundEntry", "NotFoundStore", "cache_key", "open_cache"]
+__all__ = ["CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "NotFoundEntry",
+           "NotFoundStore", "cache_key", "open_cache"]
 
 log = get_logger(__name__)
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from resilient_provider import DataSource, ResilientProvider
-from resilient_provider.cache import DisabledCache, DiskCache, open_cache
+from resilient_provider.cache import DiskCache, open_cache
+from resilient_provider.cache.disabled import DisabledCache
 from resilient_provider.config import Settings
 from resilient_provider.health import check_health
 from resilient_provider.testing import FakeClock, ScriptedProvider

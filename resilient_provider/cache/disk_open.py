@@ -1,0 +1,72 @@
+"""Opening diskcache in a directory only its user can read, without waiting long on a lock.
+
+The directory (and any missing parent) is created 0o700 and the database files 0o600, whatever
+the umask. Opening writes diskcache's settings, and diskcache retries a locked database for
+60 s there whatever its ``timeout``: :class:`BoundedOpenCache` bounds that wait, so a cache
+held by another process fails to open (and the run goes on without it) instead of blocking
+the façade's construction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from diskcache.core import DBNAME
+
+from ..private_files import PRIVATE_FILE_MODE, make_private_dirs
+
+
+def open_private_cache(directory: Path, *, open_timeout_s: float,
+                       **settings: Any) -> diskcache.Cache:
+    """A :class:`BoundedOpenCache` in ``directory`` (created user-only if missing) with
+    diskcache ``settings``; database files it creates are made user-only."""
+    make_private_dirs(directory)
+    created = not (directory / DBNAME).exists()
+    cache = BoundedOpenCache(str(directory), open_timeout_s=open_timeout_s, **settings)
+    if created:
+        make_private_db_files(directory)
+    return cache
+
+
+def make_private_db_files(directory: Path) -> None:
+    """Make the database files just created in ``directory`` user-only (0o600): SQLite creates
+    them 0o644 under the usual umask. The directory is 0o700 already, so this is a second
+    line, for a directory later opened up."""
+    for name in (DBNAME, f"{DBNAME}-wal", f"{DBNAME}-shm"):
+        with suppress(FileNotFoundError):
+            os.chmod(directory / name, PRIVATE_FILE_MODE)
+
+
+class BoundedOpenCache(diskcache.Cache):  # type: ignore[misc]  # diskcache ships no type hints
+    """A :class:`diskcache.Cache` whose opening waits at most ``open_timeout_s`` for the lock.
+
+    diskcache writes its settings on every open through ``_sql_retry``, which retries a
+    locked database for 60 s regardless of ``timeout``; this bounds those retries.
+    """
+
+    def __init__(self, directory: str, *, open_timeout_s: float, **settings: Any) -> None:
+        self._open_timeout_s = open_timeout_s
+        super().__init__(directory, **settings)
+
+    @property
+    def _sql_retry(self) -> Callable[..., Any]:
+        sql = self._sql
+        give_up_at = time.monotonic() + self._open_timeout_s
+
+        def execute_with_retry(statement: str, *args: Any, **kwargs: Any) -> Any:
+            while True:
+                try:
+                    return sql(statement, *args, **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if str(exc) != "database is locked" or time.monotonic() > give_up_at:
+                        raise
+                    time.sleep(0.001)  # diskcache's own retry step: a real wait on another process
+
+        return execute_with_retry
