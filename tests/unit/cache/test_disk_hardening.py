@@ -16,7 +16,11 @@ from pathlib import Path
 import diskcache
 import pytest
 
+from resilient_provider import ResilientProvider
 from resilient_provider.cache import CacheEntry, DiskCache
+from resilient_provider.testing import FakeClock, ScriptedProvider
+
+from ...conftest import fast_settings
 
 #: Seconds the lock holder keeps the write lock: far beyond every bound asserted below, so a
 #: wait that is not bounded shows up as a failure, not as a slow pass.
@@ -107,3 +111,21 @@ def test_opening_while_another_process_holds_the_lock_fails_within_its_bound(
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             DiskCache(cache_dir, open_timeout_s=0.3)
         assert time.monotonic() - started < 3
+
+
+def test_a_facade_answers_while_another_process_holds_the_cache_lock(
+        cache_dir: Path, clock: FakeClock) -> None:
+    # get_ticker_info with deadline_s=5 took 20.1 s behind a 20 s lock (issue 15).
+    cache = DiskCache(cache_dir)
+    facade = ResilientProvider([ScriptedProvider("one")], cache=cache, clock=clock,
+                               settings=fast_settings(deadline_s=5))
+    try:
+        with write_lock_held(cache_dir):
+            started = time.monotonic()
+            info = facade.get_ticker_info("MSFT")
+            assert time.monotonic() - started < 3
+        assert info["_data_source"] == "primary"
+        assert facade.get_reliability_stats()["cache_errors"] == {"set": 1}
+    finally:
+        facade.close()
+        cache.close()
