@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 
 from .errors import InvalidSymbolError
+from .redaction import safe_repr
 
 MAX_SYMBOL_LENGTH = 32
 
@@ -26,9 +27,9 @@ _SYMBOL = re.compile(r"\^?[A-Z0-9](?:[A-Z0-9.&-]*[A-Z0-9])?(?:=[A-Z]{1,2})?")
 
 
 def _show(value: object) -> str:
-    """A short, safe rendering of a rejected value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short, safe rendering of a rejected value for an error message (bounded whatever the
+    value, one line, secrets masked)."""
+    return safe_repr(value, 60)
 
 
 def normalize_symbol(value: object) -> str:

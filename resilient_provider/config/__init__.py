@@ -12,6 +12,9 @@ What lives where:
   (the host providers talk to; :data:`YAHOO_UPSTREAM` for the built-in adapters).
 * :mod:`.types` -- value types shared by the models: :data:`Duration` with
   :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
+* :mod:`.loading` -- reads hostile input safely before pydantic sees it: the YAML file (size,
+  UTF-8, nesting, huge integers), the shape of the values given (depth, cycles, alias bombs)
+  and environment values (``null``, deep JSON).
 * :mod:`.messages` -- turns pydantic validation errors into one :class:`ConfigError` message
   that names each bad setting by its dotted path.
 

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
+from ..redaction import escape_controls, safe_repr
 
 __all__ = [
     "Unit",
@@ -81,8 +82,9 @@ def environment_paths(
                 for close in difflib.get_close_matches(part, fields, n=1):
                     hint = f" (did you mean {prefix}{'__'.join((*path[:depth], close)).upper()}?)"
                 raise ConfigError(
-                    f"invalid configuration: unknown environment variable {env_name}: "
-                    f"{'.'.join(path[:depth]) or 'the top level'} has no setting {part!r}{hint}; "
+                    f"invalid configuration: unknown environment variable "
+                    f"{escape_controls(env_name)}: {'.'.join(path[:depth]) or 'the top level'} "
+                    f"has no setting {safe_repr(part)}{hint}; "
                     f"allowed: {', '.join(fields) or 'none'}"
                 )
         found[env_name] = path
@@ -205,9 +207,9 @@ def _unknown_key(root: type[BaseModel], loc: Loc) -> str:
     if parent is None:
         return "unknown setting"
     allowed = list(parent.model_fields)
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = difflib.get_close_matches(key[:100], allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown setting {key!r}{hint}; allowed here: {', '.join(allowed)}"
+    return f"unknown setting {safe_repr(key)}{hint}; allowed here: {', '.join(allowed)}"
 
 
 def _range(field: FieldInfo | None) -> str:
@@ -245,8 +247,9 @@ def _dotted(loc: Loc) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    # Bounded and masked: the input may be a YAML alias bomb, a 5,000-digit int or a mapping
+    # of credentials.
+    return safe_repr(value)
 
 
 def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ..symbols import normalize_symbol
-from .types import Duration, FrozenModel
+from .types import Duration, FrozenModel, usable_path
 
 #: File name of the statistics store when ``stats.path`` is not set.
 STATS_FILE_NAME = "stats.sqlite3"
@@ -43,7 +43,7 @@ class StatsSettings(FrozenModel):
     @field_validator("path")
     @classmethod
     def _expand_user(cls, path: Path | None) -> Path | None:
-        return path.expanduser() if path is not None else None
+        return usable_path(path)
 
     def resolved_path(self, cache_dir: Path) -> Path:
         """The SQLite file: ``path``, else ``stats.sqlite3`` beside the cache directory

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 import platformdirs
-import yaml
 from pydantic import (
     BaseModel,
     Field,
@@ -27,9 +26,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
-from . import messages
+from ..redaction import safe_repr
+from . import loading, messages
 from .monitoring import HealthSettings, LoggingSettings, StatsSettings
-from .types import Duration, FrozenModel, freeze
+from .types import Duration, FrozenModel, freeze, usable_path
 from .upstreams import YAHOO_UPSTREAM, UpstreamSettings
 
 __all__ = [
@@ -105,7 +105,7 @@ class CacheSettings(FrozenModel):
     @field_validator("path")
     @classmethod
     def _expand_user(cls, path: Path | None) -> Path | None:
-        return path.expanduser() if path is not None else None
+        return usable_path(path)
 
     @model_validator(mode="after")
     def _stale_outlives_fresh(self) -> Self:
@@ -178,11 +178,15 @@ class Settings(BaseSettings):
         # Underscore keys would reach BaseSettings as its own options (_env_file, _secrets_dir...).
         private = sorted(key for key in values if key.startswith("_"))
         if private:
-            raise ConfigError(f"invalid configuration: unknown setting {private[0]!r}")
+            raise ConfigError(
+                f"invalid configuration: unknown setting {safe_repr(private[0])}")
         env_paths = messages.environment_paths(type(self), ENV_PREFIX, self.non_setting_env_vars)
+        loading.check_env_values(env_paths)
+        # Instances become mappings of what was set on them so env overrides merge into them.
+        given = {key: _as_mapping(value) for key, value in values.items()}
+        loading.check_shape(given)
         try:
-            # Instances become mappings of what was set on them so env overrides merge into them.
-            super().__init__(**{key: _as_mapping(value) for key, value in values.items()})
+            super().__init__(**given)
         except ValidationError as exc:
             message = messages.describe_validation_error(exc, type(self), env_paths)
             raise ConfigError(message) from exc
@@ -256,14 +260,7 @@ class Settings(BaseSettings):
     def from_yaml(cls, path: str | os.PathLike[str]) -> Self:
         """Load settings from a YAML file (an empty file means defaults), then apply the env."""
         file = Path(path)
-        try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file not found: {file}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {file}: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {file} is not valid YAML: {exc}") from exc
+        raw = loading.read_yaml_file(file)
         raw = {} if raw is None else raw
         if not isinstance(raw, dict):
             raise ConfigError(f"config file {file}: the top level must be a mapping of settings, "

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from ..errors import ConfigError
+from ..redaction import safe_repr
 from . import messages
 
 _SECONDS_PER_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -36,7 +38,7 @@ def parse_duration(value: object) -> float:
     except OverflowError:  # an int too large for a float
         seconds = None
     if seconds is None or not math.isfinite(seconds):
-        raise ConfigError(f"must be {_DURATION_FORMS}, got {value!r}")
+        raise ConfigError(f"must be {_DURATION_FORMS}, got {safe_repr(value)}")
     return seconds
 
 
@@ -47,6 +49,19 @@ def format_duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.1f}s"
+
+
+def usable_path(path: Path | None) -> Path | None:
+    """``path`` with ``~`` expanded; ValueError (reported as a bad setting) for a path no system
+    call accepts (a NUL byte) or a ``~user`` that does not exist."""
+    if path is None:
+        return None
+    if "\x00" in str(path):
+        raise ValueError(f"must be a filesystem path without NUL bytes, got {safe_repr(str(path))}")
+    try:
+        return path.expanduser()
+    except RuntimeError as exc:  # pathlib: "Could not determine home directory."
+        raise ValueError(f"cannot expand ~ in {safe_repr(str(path))}: {exc}") from None
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), messages.Unit("seconds")]

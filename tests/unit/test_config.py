@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -655,3 +657,123 @@ def test_the_probe_symbol_is_normalised() -> None:
 def test_an_unknown_log_format_is_rejected_naming_the_choices() -> None:
     message = config_error(logging={"format": "xml"})
     assert "logging.format" in message and "'json'" in message
+
+
+# --- hostile input: bounded, masked, always a ConfigError ----------------------------------------
+
+BILLION_LAUGHS = "\n".join(
+    ['  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+)
+
+
+def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path: Path) -> None:
+    # 10**10 strings once expanded. Before, the error message built the whole value's repr
+    # (2.6 GB and growing); run in a child under a 1 GiB address-space cap so that cannot
+    # take the machine down.
+    config = write(tmp_path, f"deadline_s:\n{BILLION_LAUGHS}\n")
+    script = ("import resource, sys\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              "from resilient_provider.config import ConfigError, Settings\n"
+              "try:\n    Settings.from_yaml(sys.argv[1])\n"
+              "except ConfigError as exc:\n    print(exc.message)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "deadline_s" in done.stdout and "expands to more than" in done.stdout
+
+
+def test_a_yaml_anchor_inside_itself_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"deadline_s\[1\]: the value contains itself"):
+        Settings.from_yaml(write(tmp_path, "deadline_s: &a [1, *a]\n"))
+
+
+def test_a_small_yaml_anchor_still_works(tmp_path: Path) -> None:
+    settings = Settings.from_yaml(write(tmp_path, (
+        "providers:\n  - {name: yfinance, retry: &patient {max_attempts: 5}}\n"
+        "  - {name: yahooquery, retry: *patient}\n")))
+    assert [p.retry.max_attempts for p in settings.providers] == [5, 5]
+
+
+def test_a_5000_digit_integer_is_a_config_error(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = "9" * 5000
+    for setting in ("max_concurrent_requests", "deadline_s"):
+        with pytest.raises(ConfigError, match=r"an integer of 5000 characters is too large"):
+            Settings.from_yaml(write(tmp_path, f"{setting}: {huge}\n"))
+        assert "digits" in config_error(**{setting: 10**5000})
+        monkeypatch.setenv(f"RESILIENT_PROVIDER_{setting.upper()}", huge)
+        assert f"RESILIENT_PROVIDER_{setting.upper()}" in config_error()
+        monkeypatch.delenv(f"RESILIENT_PROVIDER_{setting.upper()}")
+
+
+def test_5000_deep_nesting_is_a_config_error(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    deep: Any = 1
+    for _ in range(5000):
+        deep = {"a": deep}
+    assert "nested more than" in config_error(deadline_s=deep)
+    assert "nested more than" in config_error(providers=[{"name": "yfinance", "options": deep}])
+    with pytest.raises(ConfigError, match=r"nested more than \d+ levels"):
+        Settings.from_yaml(write(tmp_path, "deadline_s: " + "[" * 5000 + "]" * 5000 + "\n"))
+    monkeypatch.setenv("RESILIENT_PROVIDER_PROVIDERS", "[" * 5000 + "]" * 5000)
+    assert "RESILIENT_PROVIDER_PROVIDERS nests more than" in config_error()
+
+
+@pytest.mark.parametrize("setting", ["cache", "stats"])
+def test_a_nul_byte_in_a_path_is_a_config_error(setting: str) -> None:
+    message = config_error(**{setting: {"path": "/tmp/a\x00b"}})
+    assert f"{setting}.path: must be a filesystem path without NUL bytes" in message
+
+
+def test_a_home_directory_that_does_not_exist_is_a_config_error() -> None:
+    assert "cache.path: cannot expand ~" in config_error(cache={"path": "~no-such-user-x9/c"})
+
+
+@pytest.mark.parametrize("name", ["PROVIDERS", "CACHE", "PROVIDER_DEFAULTS", "UPSTREAMS",
+                                  "STATS", "CACHE__PATH"])
+def test_an_env_override_of_null_is_a_config_error_naming_it(
+        monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(f"RESILIENT_PROVIDER_{name}", "null")
+    assert f"environment variable RESILIENT_PROVIDER_{name} is null" in config_error()
+
+
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("cache:\n  path: /tmp/caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yaml is not UTF-8 text: byte 0xe9"):
+        Settings.from_yaml(path)
+
+
+def test_an_echoed_value_masks_secret_looking_keys() -> None:
+    message = config_error(deadline_s={"api_key": "K3Y-1", "nested": {"password": "PW-2"},
+                                       "proxy": "http://u:PX-3@proxy:8080"})
+    assert "deadline_s" in message and "'api_key': ***" in message
+    assert not any(secret in message for secret in ("K3Y-1", "PW-2", "PX-3"))
+
+
+def test_an_echoed_url_has_its_password_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESILIENT_PROVIDER_DEADLINE_S", "http://user:s3cr/t@proxy:8080")
+    message = config_error()
+    assert "RESILIENT_PROVIDER_DEADLINE_S" in message and "s3cr" not in message
+
+
+BAD_CONFIGS = {
+    "bomb": f"deadline_s:\n{BILLION_LAUGHS}\n",
+    "huge-int": "max_concurrent_requests: " + "9" * 5000 + "\n",
+    "deep": "deadline_s: " + "[" * 5000 + "]" * 5000 + "\n",
+    "nul-path": 'cache:\n  path: "/tmp/a\\0b"\n',
+    "recursive": "deadline_s: &a [*a]\n",
+}
+
+
+@pytest.mark.parametrize("command", [["info", "AAPL"], ["health"], ["stats"]])
+@pytest.mark.parametrize("kind", sorted(BAD_CONFIGS))
+def test_the_cli_answers_a_bad_config_with_exit_2_and_no_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, command: list[str]) -> None:
+    from resilient_provider.cli import main
+
+    config = write(tmp_path, BAD_CONFIGS[kind])
+    assert main([*command, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("resilient-provider: error: ") and "Traceback" not in err
