@@ -85,7 +85,10 @@ class CircuitBreaker:
         self._generation = 0  # bumped on every transition; stale permits then count for nothing
         self._failures: deque[float] = deque()  # times of failures inside the window (CLOSED)
         self._open_until = 0.0
-        self._trials: dict[int, float] = {}  # permit id -> issued at (HALF_OPEN)
+        self._trials: dict[int, float] = {}  # permit id -> issued at (HALF_OPEN), slot held
+        # Trials of this HALF_OPEN period not yet reported: one whose slot timed out still
+        # counts when it reports, whether or not another call came in meanwhile.
+        self._unreported: set[int] = set()
         self._trial_successes = 0
         self._trips = 0
         self._unhealthy_since: float | None = None  # when it last left CLOSED
@@ -140,6 +143,7 @@ class CircuitBreaker:
                 return None
             permit = Permit(next(self._ids), self._generation, trial=True)
             self._trials[permit.id] = now
+            self._unreported.add(permit.id)
             return permit
 
     def record_success(self, permit: Permit) -> None:
@@ -147,7 +151,7 @@ class CircuitBreaker:
         with self._lock:
             if not self._is_current_trial(permit):
                 return  # CLOSED successes change nothing; stale permits count for nothing
-            del self._trials[permit.id]
+            self._report_trial(permit)
             self._trial_successes += 1
             if self._trial_successes >= self.settings.success_threshold:
                 self._transition(BreakerState.CLOSED, self._clock())
@@ -166,7 +170,8 @@ class CircuitBreaker:
                 return False
             state = self._current_state(now)
             if state is BreakerState.HALF_OPEN and permit.trial:
-                self._trials.pop(permit.id, None)
+                if not self._is_current_trial(permit):
+                    return False  # reported already
                 self._open(now, hold_open_s)
                 return True
             if state is BreakerState.CLOSED:
@@ -181,7 +186,7 @@ class CircuitBreaker:
         """The permitted call ended with an outcome that says nothing about provider health."""
         with self._lock:
             if self._is_current_trial(permit):
-                del self._trials[permit.id]
+                self._report_trial(permit)
 
     def hold_open(self, for_s: float) -> bool:
         """Open now (if not already) and stay open at least ``for_s`` seconds; True if this
@@ -209,8 +214,12 @@ class CircuitBreaker:
             permit.trial
             and permit.generation == self._generation
             and self._state is BreakerState.HALF_OPEN
-            and permit.id in self._trials
+            and permit.id in self._unreported
         )
+
+    def _report_trial(self, permit: Permit) -> None:
+        self._unreported.discard(permit.id)
+        self._trials.pop(permit.id, None)  # gone already if its slot timed out
 
     def _expire_failures(self, now: float) -> None:
         horizon = now - self.settings.window_s
@@ -232,6 +241,7 @@ class CircuitBreaker:
         self._generation += 1
         self._failures.clear()
         self._trials.clear()
+        self._unreported.clear()
         self._trial_successes = 0
         for listener in self._listeners:
             listener(self.name, old, new)
