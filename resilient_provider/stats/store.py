@@ -8,6 +8,10 @@ delta next time, and any number of processes can write at once: SQLite's write l
 with a busy timeout) makes each flush atomic, and an increment is never lost to another
 writer. A killed process loses only what it counted since its last flush.
 
+Opening for writing moves a damaged store aside to ``<name>.corrupt-<UTC stamp>`` with one
+WARNING and starts afresh (else every later run would silently keep no statistics), and creates
+a new one user-only and whole, whatever the umask: see :mod:`.store_files`.
+
 Reads turn counters back into *reports* (:class:`~.report.ReliabilityReport`, made by the same
 builder as the live one: see :mod:`.builder`), for one run or the sum of several (latency
 percentiles come from the summed histograms).
@@ -19,11 +23,13 @@ import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .builder import CounterKey, StoredRun, stored_report
 from .report import Alert, ReliabilityReport
+from .store_files import open_for_writing
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -125,19 +131,18 @@ class StatsStore:
         self.path = Path(path).expanduser()
         if not create and not self.path.is_file():
             raise StatsStoreError(f"no statistics store at {self.path}")
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
-                                       check_same_thread=False)
-            if create:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-            else:
+            self._db = (open_for_writing(self.path, _SCHEMA, partial(self._connect, timeout_s))
+                        if create else self._connect(timeout_s))
+            if not create:
                 self._db.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise StatsStoreError(f"{self.path} is not a usable statistics store: {exc}") from exc
+
+    def _connect(self, timeout_s: float) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
+                               check_same_thread=False)
 
     # --- writing -----------------------------------------------------------------------------
 
