@@ -7,6 +7,7 @@ symbols, query, fault) into an :class:`Answer` and knows nothing of sockets.
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 from collections.abc import Iterable
@@ -122,6 +123,12 @@ class YahooResponder:
             return Answer(404, _dumps(error_envelope(route, "Not Found", "HTTP 404 Not Found")))
         if route in ("quoteSummary", "quote") and not self.crumb_valid(query):
             return self._fault_answer(route, Fault.invalid_crumb())
+        if fault is not None and fault.kind == "garbage" and route in ("quoteSummary", "quote"):
+            mode = str(fault.body)
+            if mode == "wrong_symbol":
+                return self._data(route, tuple(_other_symbol(s) for s in symbols), query,
+                                  frozenset(), False)
+            return spoil(self._data(route, symbols, query, frozenset(), False), mode)
         drop: frozenset[str] = frozenset()
         empty = False
         if fault is not None and fault.kind in PER_SYMBOL_KINDS and rule is not None:
@@ -181,3 +188,52 @@ class YahooResponder:
         else:
             body = fault.body if isinstance(fault.body, bytes) else fault.body.encode()
         return Answer(status, body, fault.content_type, fault.headers)
+
+
+#: The fields garbage modes spoil (v7 numbers, or quoteSummary ``{"raw": …, "fmt": …}``).
+_PRICE_KEYS = frozenset({"regularMarketPrice", "currentPrice", "regularMarketPreviousClose"})
+
+
+def _other_symbol(symbol: str) -> str:
+    """Another valid symbol than ``symbol``, the same one every time."""
+    return ("ZZ" + symbol)[:8] if not symbol.startswith("ZZ") else "YY" + symbol[2:]
+
+
+def spoil(answer: Answer, mode: str) -> Answer:
+    """``answer`` (a 200 data body) with its content spoiled as :meth:`Fault.garbage` says."""
+    if answer.status != 200:
+        return answer
+    body = json.loads(answer.body)
+
+    def price(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return math.nan if mode == "nan_price" else -abs(value) or -1.0
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _PRICE_KEYS and isinstance(value, dict) and "raw" in value:
+                out[key] = {**value, "raw": price(value["raw"])}
+            elif key in _PRICE_KEYS:
+                out[key] = price(value)
+            else:
+                out[key] = walk(value)
+        return out
+
+    if mode == "strings_for_dicts":
+        for envelope in ("quoteSummary", "quoteResponse"):
+            results = (body.get(envelope) or {}).get("result") or []
+            for index, item in enumerate(results):
+                symbol = item.get("symbol", "") if isinstance(item, dict) else ""
+                results[index] = ({module: f"Quote not found for symbol: {symbol}"
+                                   for module in item} if envelope == "quoteSummary"
+                                  and isinstance(item, dict) else str(symbol or "garbage"))
+    else:
+        body = walk(body)
+    return Answer(answer.status, json.dumps(body, separators=(",", ":")).encode(),
+                  answer.content_type, answer.headers)

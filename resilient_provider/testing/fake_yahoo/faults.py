@@ -21,6 +21,9 @@ ROUTES = ("cookie", "crumb", "consent", "quoteSummary", "quote", "timeseries", "
 #: Routes that carry symbols and data (the others are the cookie/crumb handshake and 404s).
 DATA_ROUTES = ("quoteSummary", "quote", "timeseries")
 
+#: The ways :meth:`Fault.garbage` spoils a data body.
+GARBAGE_MODES = ("nan_price", "negative_price", "wrong_symbol", "strings_for_dicts")
+
 #: Faults that change what a symbol gets rather than failing the whole request; they apply to
 #: data routes only.
 PER_SYMBOL_KINDS = ("not_found", "empty_result")
@@ -52,7 +55,8 @@ class Fault:
     """One way for a Yahoo request to go wrong; build it with the classmethods.
 
     ``kind`` names it (``"status"``, ``"rate_limited"``, ``"server_error"``,
-    ``"invalid_crumb"``, ``"not_found"``, ``"empty_result"``, ``"malformed_json"``, ``"slow"``,
+    ``"invalid_crumb"``, ``"not_found"``, ``"empty_result"``, ``"malformed_json"``,
+    ``"garbage"`` (its mode in ``body``), ``"slow"``,
     ``"hang"``, ``"connection_reset"``); the server logs it in :class:`RequestRecord.fault`.
     """
 
@@ -117,6 +121,24 @@ class Fault:
     def malformed_json(cls) -> Fault:
         """HTTP 200 ``application/json`` whose body is cut off mid-object."""
         return cls("malformed_json", 200)
+
+    @classmethod
+    def garbage(cls, mode: str) -> Fault:
+        """HTTP 200 with a well-formed Yahoo body whose content is garbage, on the data routes
+        (quoteSummary, v7 quote): ``mode`` is one of :data:`GARBAGE_MODES`:
+
+        * ``"nan_price"``: the price fields are ``NaN`` (a JSON ``NaN`` literal);
+        * ``"negative_price"``: the price fields are negative;
+        * ``"wrong_symbol"``: the data of another symbol;
+        * ``"strings_for_dicts"``: strings where modules and quote entries should be objects
+          (what yahooquery passes on as ``'Quote not found for symbol: X'``).
+
+        Truncated JSON is :meth:`malformed_json`.
+        """
+        if mode not in GARBAGE_MODES:
+            raise ValueError(f"garbage mode must be one of {', '.join(GARBAGE_MODES)}, "
+                             f"got {mode!r}")
+        return cls("garbage", 200, mode)
 
     @classmethod
     def slow(cls, delay_s: float) -> Fault:
