@@ -51,6 +51,9 @@ class Exchange:
     json_ok: bool = True
     #: For the v7 quote route: symbol -> the keys its entry carried (units differ from modules).
     quote_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: For quoteSummary: the symbols its modules say they describe (``price``/``quoteType``).
+    #: yfinance stamps the symbol it asked for over the answer's own, so it is read here.
+    answered_for: frozenset[str] = frozenset()
 
 
 def route_of(url: str) -> tuple[str, tuple[str, ...]]:
@@ -148,7 +151,22 @@ def exchange_from_response(response: Any) -> Exchange:
         json_ok = route == "crumb" or status >= 400
         return Exchange(route, symbols, status, retry_after, stripped or None, json_ok=json_ok)
     keys = _quote_keys(body) if route == "quote" else {}
-    return Exchange(route, symbols, status, retry_after, _description(body), True, keys)
+    answered_for = _summary_symbols(body) if route == "quoteSummary" else frozenset()
+    return Exchange(route, symbols, status, retry_after, _description(body), True, keys,
+                    answered_for)
+
+
+def _summary_symbols(body: Any) -> frozenset[str]:
+    envelope = body.get("quoteSummary") if isinstance(body, dict) else None
+    result = envelope.get("result") if isinstance(envelope, dict) else None
+    found: set[str] = set()
+    for item in result if isinstance(result, list) else []:
+        for module in ("price", "quoteType"):
+            part = item.get(module) if isinstance(item, dict) else None
+            named = part.get("symbol") if isinstance(part, dict) else None
+            if isinstance(named, str) and named:
+                found.add(named.upper())
+    return frozenset(found)
 
 
 class Transcript:
@@ -221,6 +239,14 @@ def error_from_exchange(
     if not exchange.json_ok:
         return DataContractError(f"malformed JSON from {exchange.route}",
                                  symbol=symbol, provider=provider)
+    # Another symbol's data (yfinance would stamp ours on it, so the answer cannot tell).
+    other = (exchange.answered_for if exchange.route == "quoteSummary"
+             else frozenset(exchange.quote_keys) if exchange.symbols == (symbol,)
+             else frozenset())
+    if other and symbol not in other:
+        return DataContractError(
+            f"{exchange.route} answered for {', '.join(sorted(other))[:40]}, not {symbol!r}",
+            symbol=symbol, provider=provider)
     return None
 
 

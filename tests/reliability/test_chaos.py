@@ -19,17 +19,20 @@ import math
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from resilient_provider import ResilientProvider
+from resilient_provider import ResilientProvider, Settings
 from resilient_provider.cache import MemoryCache
 from resilient_provider.result import DataSource, FetchResult
 from resilient_provider.strategy.chunk_feed import MAX_REQUEUES
-from resilient_provider.testing import FakeClock
-from tests.conftest import fast_settings
+from resilient_provider.testing import FakeClock, FakeYahooServer, Fault, make_info
+from resilient_provider.testing.fake_yahoo.faults import GARBAGE_MODES, FaultRule
+from tests.conftest import UNPACED_YAHOO, fast_settings
 
 from .chaos_providers import STORM_FAULTS, ChaosProvider, good_info
 from .scale import report, scale
@@ -97,7 +100,7 @@ def check_result(symbol: str, result: object, tally: Tally) -> str:
 class CacheOracle:
     """What the cache allows for a symbol during a request that starts now."""
 
-    def __init__(self, cache: MemoryCache, clock: FakeClock) -> None:
+    def __init__(self, cache: MemoryCache, clock: Callable[[], float]) -> None:
         self.cache = cache
         self.clock = clock
 
@@ -287,3 +290,144 @@ def test_a_call_waiting_for_a_cooling_upstream_keeps_to_the_deadline() -> None:
     assert took_s <= DEADLINE_S + SLACK_S
     assert result.source is DataSource.ERROR
     assert result.error is not None and result.error.code == "upstream_cooling"
+
+
+# --- the real adapters over the fake Yahoo -----------------------------------------------------
+
+YAHOO_UNIVERSE = [f"Q{a}{b}" for a in "ABCDEFGH" for b in "KLMNP"]  # 40 equity-shaped symbols
+YAHOO_DEADLINE_S = 3.0
+
+
+def yahoo_chaos_config(directory: Path, base_url: str) -> Settings:
+    path = directory / "config.yaml"
+    path.write_text(f"""
+providers:
+  - {{name: yfinance, options: {{base_url: "{base_url}"}}}}
+  - {{name: yahooquery, options: {{base_url: "{base_url}"}}}}
+provider_defaults: {{timeout_s: 0.5, rate_limit_per_s: 0, retry: {{max_attempts: 1}},
+                    breaker: {{failure_threshold: 5, window_s: 10, reset_timeout_s: 2}}}}
+upstreams: {{yahoo: {UNPACED_YAHOO}}}
+deadline_s: {YAHOO_DEADLINE_S}
+cache: {{backend: memory, fresh_for: {FRESH_FOR_S}, max_stale_age: {MAX_STALE_AGE_S}}}
+""")
+    return Settings.from_yaml(path)
+
+
+def inject_mixed_faults(server: FakeYahooServer, share: float) -> list[FaultRule]:
+    """Every kind of fault on the data routes, ``share`` of the requests in all."""
+    faults = [Fault.rate_limited(), Fault.rate_limited(1), Fault.server_error(502),
+              Fault.malformed_json(), Fault.connection_reset(), Fault.invalid_crumb(),
+              Fault.slow(1.0), Fault.hang(),
+              *(Fault.garbage(mode) for mode in GARBAGE_MODES)]
+    each = share / len(faults)
+    return [server.inject(f, route=("quoteSummary", "quote"), probability=each / (1 - i * each))
+            for i, f in enumerate(faults)]
+
+
+def true_yahoo_data(server: FakeYahooServer, symbol: str, data: dict[str, Any] | None) -> bool:
+    """Whether ``data`` is the fake Yahoo's true answer for ``symbol`` (its price, its symbol)."""
+    quote = server.bodies.quote(symbol)
+    truth = quote["regularMarketPrice"] if quote else None
+    return (isinstance(data, dict) and data.get("symbol") == symbol
+            and data.get("regularMarketPrice") == truth
+            and all(data.get(f) in (None, truth) for f in PRICE_FIELDS))
+
+
+def test_real_adapters_over_a_faulty_fake_yahoo_never_reach_the_analysis(
+        tmp_path: Path) -> None:
+    requests_wanted = scale(160, 1200)
+    rng = random.Random("yahoo-chaos")
+    started_all = time.monotonic()
+    tally = Tally()
+    phases = ["mixed", "yfinance blocked", "429 storm with Retry-After", "429 storm"]
+    with FakeYahooServer(seed=11, hang_limit_s=5) as server:
+        cache = MemoryCache()
+        for symbol in YAHOO_UNIVERSE:
+            quote = server.bodies.quote(symbol)
+            if quote and rng.random() < 0.7:
+                cache.set(symbol, make_info(symbol, price=quote["regularMarketPrice"]),
+                          fetched_at=time.time() - rng.uniform(0, 900), provider="warm")
+        oracle = CacheOracle(cache, time.time)
+        facade = ResilientProvider(cache=cache, settings=yahoo_chaos_config(tmp_path,
+                                                                             server.base_url))
+        try:
+            for phase_index, phase in enumerate(phases):
+                server.clear_faults()
+                if phase == "mixed":
+                    inject_mixed_faults(server, 0.3)
+                elif phase == "yfinance blocked":
+                    server.block_library("yfinance")
+                    inject_mixed_faults(server, 0.1)
+                else:
+                    server.inject(Fault.rate_limited(1 if "Retry-After" in phase else None),
+                                  route=("crumb", "quoteSummary", "quote", "timeseries"),
+                                  probability=0.95)
+                storm = phase.startswith("429")
+                while tally.requests < requests_wanted * (phase_index + 1) // len(phases):
+                    batch = rng.random() < 0.3
+                    symbols = (rng.sample(YAHOO_UNIVERSE, rng.randint(2, 6)) if batch
+                               else [rng.choice(YAHOO_UNIVERSE)])
+                    verdicts = oracle.verdicts(symbols)
+                    started = time.monotonic()
+                    results: dict[str, object] = {}
+                    try:
+                        results = (dict(facade.batch_fetch(symbols, progress=False)) if batch
+                                   else {symbols[0]: facade.fetch(symbols[0])})
+                    except Exception as exc:  # noqa: BLE001 - counting what escapes
+                        tally.escaped.append(f"{symbols}: {type(exc).__name__}: {exc}"[:300])
+                    took_s = time.monotonic() - started
+                    tally.max_call_s = max(tally.max_call_s, took_s)
+                    if took_s > YAHOO_DEADLINE_S + SLACK_S:
+                        tally.late.append(f"{phase}: {symbols}: {took_s:.2f}s")
+                    tally.requests += len(symbols)
+                    for symbol in symbols:
+                        result = results.get(symbol)
+                        source = check_result(symbol, result, tally) if isinstance(
+                            result, FetchResult) and result.source is DataSource.ERROR \
+                            else str(getattr(result, "source", "untagged"))
+                        if isinstance(result, FetchResult) and result.data is not None \
+                                and not true_yahoo_data(server, symbol, result.data):
+                            tally.garbage_served.append(f"{symbol}: {result.data!r}"[:300])
+                        tally.sources[source] += 1
+                        if verdicts[symbol] is True and source == "error":
+                            tally.lost_despite_cache.append(f"{phase}: {symbol}: "
+                                                            f"{results[symbol]!r}"[:400])
+                        if storm and verdicts[symbol] is False and source in (
+                                "cache_fresh", "cache_stale"):
+                            tally.served_without_cache.append(f"{symbol}: {source}")
+            stats = facade.get_reliability_stats()
+        finally:
+            facade.close()
+        faults = sum(1 for r in server.requests if r.fault)
+        http_requests = len(server.requests)
+    report("real_adapters_over_faulty_fake_yahoo", requests=tally.requests,
+           http_requests=http_requests, faults=faults,
+           seconds=round(time.monotonic() - started_all, 1), sources=dict(tally.sources),
+           max_call_s=round(tally.max_call_s, 3))
+    assert tally.escaped == []
+    assert tally.untagged == []
+    assert tally.late == []
+    assert tally.garbage_served == []
+    assert tally.lost_despite_cache == []
+    assert tally.served_without_cache == []
+    counts = {k: v for k, v in stats["counts"].items() if v}
+    assert stats["total_requests"] == tally.requests == sum(counts.values())
+    assert counts == {k: v for k, v in tally.sources.items() if v}
+    assert faults > 0 and tally.sources["error"] > 0
+
+
+@pytest.mark.parametrize("mode", GARBAGE_MODES)
+def test_yahoo_garbage_is_never_served_as_data(mode: str, tmp_path: Path) -> None:
+    """Garbage on every data request, through both real adapters: an error, never data."""
+    with FakeYahooServer(seed=11) as server:
+        server.inject(Fault.garbage(mode), route=("quoteSummary", "quote"))
+        facade = ResilientProvider(cache=MemoryCache(),
+                                   settings=yahoo_chaos_config(tmp_path, server.base_url))
+        try:
+            results = facade.batch_fetch(YAHOO_UNIVERSE[:4], progress=False)
+            single = facade.fetch(YAHOO_UNIVERSE[5])
+        finally:
+            facade.close()
+    for symbol, result in [*results.items(), (YAHOO_UNIVERSE[5], single)]:
+        assert result.data is None or true_yahoo_data(server, symbol, result.data), (
+            symbol, result.data)
