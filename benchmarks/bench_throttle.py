@@ -9,6 +9,7 @@ the one "yahoo" budget with its shipped settings; every figure is counted server
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -149,35 +150,79 @@ def run_storm(n: int, *, warm_s: float = 15.0, storm_s: float = 60.0,
     The portfolio is fetched over and over (``read_through`` off, as shipped: every fetch asks
     Yahoo first) at L=10 req/s; from ``warm_s`` Yahoo answers every request 429 for
     ``storm_s``. Every answer must come from Yahoo or the cache, no breaker may trip, and the
-    rate must be back at 80% of its pre-storm value within 60 s after the storm."""
+    rate must be back at 80% of its pre-storm value within 60 s after the storm.
+
+    *The rate* is the requests Yahoo answered per second over the last 5 s (what the run gets
+    through), not the pacing rate: before the storm a slow start raises the pacing rate above
+    what the batches use (17.8/s at L=10 while they sent about 9/s, since the rate rises while
+    half of it is used), and a 429 then teaches the pacer the limit, so the pacing rate coming
+    back to a true limit below 80% of that overshoot is the design working, not a miss. Both
+    are printed."""
     sources: Counter[DataSource] = Counter()
-    rates: list[tuple[float, float]] = []
+    rates: list[tuple[float, float]] = []  # (elapsed s, pacing rate)
+    answers: list[tuple[float, int]] = []  # (elapsed s, requests Yahoo answered so far)
     with tempfile.TemporaryDirectory() as tmp, \
             throttling_yahoo(limit_per_s=10, latency_s=0.005,
                              storm=(warm_s, storm_s)) as yahoo, \
             _shipped(Path(tmp), yahoo.url) as provider:
         started = time.monotonic()
+        done = threading.Event()
+
+        def sample_rate() -> None:
+            # A batch of n takes seconds at L=10: sampling between batches would leave the
+            # pre-storm window with one sample or none, so the rate is read every 0.25 s.
+            while not done.wait(0.25):
+                upstream = provider.get_reliability_stats()["upstreams"]["yahoo"]
+                answered = upstream["requests"] - upstream["rate_limited"]
+                rates.append((time.monotonic() - started, upstream["rate_per_s"]))
+                answers.append((time.monotonic() - started, answered))
+
+        sampler = threading.Thread(target=sample_rate, daemon=True)
+        sampler.start()
         symbols = _symbols("STM", n)
-        while (elapsed := time.monotonic() - started) < warm_s + storm_s + after_s:
-            results = provider.batch_fetch(symbols, progress=False)
-            if elapsed > 2.0:  # the first pass fills the cache
-                sources.update(r.source for r in results.values())
-            stats = provider.get_reliability_stats()
-            rates.append((time.monotonic() - started, stats["upstreams"]["yahoo"]["rate_per_s"]))
-            time.sleep(0.25)
+        try:
+            while (elapsed := time.monotonic() - started) < warm_s + storm_s + after_s:
+                results = provider.batch_fetch(symbols, progress=False)
+                if elapsed > 2.0:  # the first pass fills the cache
+                    sources.update(r.source for r in results.values())
+                time.sleep(0.25)
+        finally:
+            done.set()
+            sampler.join()
+        stats = provider.get_reliability_stats()
         trips = sum(p["breaker"]["trips"] for p in stats["providers"].values())
-    before = max((r for t, r in rates if warm_s - 5 <= t < warm_s), default=0.0)
     storm_end = warm_s + storm_s
-    back_at = next((t for t, r in rates if t >= storm_end and r >= 0.8 * before), None)
+    served = _answered_per_s(answers, window_s=5.0)
+    before = next((r for t, r in reversed(served) if t <= warm_s), 0.0)
+    back_at = next((t for t, r in served if t >= storm_end and r >= 0.8 * before), None)
     back_s = (back_at - storm_end) if back_at is not None else float("inf")
+    pacing_before = max((r for t, r in rates if warm_s - 5 <= t < warm_s), default=0.0)
+    pacing_after = rates[-1][1] if rates else 0.0
     errors = sources[DataSource.ERROR]
     return Figure(f"60 s storm of 429s, {n} symbols, warm cache: rate back at 80%",
                   f"{back_s:.1f} s after", "60 s", back_s / 60.0,
                   "<= 1.0, no errors, no breaker trip",
                   back_s <= 60.0 and errors == 0 and trips == 0,
                   f"answers {dict((s.value, c) for s, c in sources.items())}, breaker trips "
-                  f"{trips}, rate {before:.1f}/s before, {min(r for _, r in rates):.2f}/s at "
-                  f"its lowest; {yahoo.summary.get('storm_429')} storm 429s")
+                  f"{trips}, answered {before:.1f} requests/s in the 5 s before; pacing rate "
+                  f"{pacing_before:.1f}/s before, {min(r for _, r in rates):.2f}/s at its "
+                  f"lowest, {pacing_after:.1f}/s at the end; "
+                  f"{yahoo.summary.get('storm_429')} storm 429s")
+
+
+def _answered_per_s(answers: list[tuple[float, int]], *,
+                    window_s: float) -> list[tuple[float, float]]:
+    """(time, requests answered per second over the ``window_s`` before it), from samples of
+    the running count; only times with a full window behind them."""
+    rates: list[tuple[float, float]] = []
+    start = 0
+    for t, count in answers:
+        while answers[start][0] < t - window_s:
+            start += 1
+        t0, count0 = answers[start]
+        if t - t0 >= 0.9 * window_s:
+            rates.append((t, (count - count0) / (t - t0)))
+    return rates
 
 
 def run(n: int, limits: tuple[float, ...] = (2, 5, 10, 20)) -> list[Figure]:

@@ -41,7 +41,7 @@ _REQUESTS_PER_WINDOW = 4.0
 _IDLE_GAPS = 2.0
 
 #: Fewer successes than this in the window measure nothing (the first request of a run drew the
-#: 429, say): the rate that drew it stands for the limit, as before any measure.
+#: 429, say): the limit last measured stands, or, before any, the rate that drew it.
 _MIN_MEASURED = 2
 
 
@@ -94,7 +94,12 @@ class AdaptiveRate:
             measured = self._measured_limit(sent_at)
             if measured is not None:
                 base = min(base, measured)
-            self._ceiling = base
+                self._ceiling = base
+            elif self._ceiling is None:
+                self._ceiling = base
+            # else: too few successes to measure anything (a lone probe answered between the
+            # 429s of a storm, say): the limit last measured stands. Taking the storm's cut
+            # rate for the limit left the rate crawling at 0.55/s for a minute after a storm.
         self.rate = self._bounded(base * self.settings.decrease_factor)
         self.min_seen = min(self.min_seen, self.rate)
 

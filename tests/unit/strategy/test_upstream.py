@@ -298,6 +298,31 @@ def test_after_a_60_s_storm_of_429s_the_rate_is_back_above_80_percent_within_60_
     assert recovered_at is not None and recovered_at - storm_end <= 60
 
 
+def test_a_lone_success_in_a_storm_does_not_make_the_storms_rate_the_limit(
+        clock: FakeClock) -> None:
+    budget = make_budget(clock)
+    meter = SlidingWindow(10, window_s=1.0).meter()
+
+    def against_the_limit() -> None:
+        ticket = budget.admit("yfinance", "quoteSummary")
+        budget.settle(ticket, status=200 if meter.admit(clock()) else 429)
+
+    start = clock()
+    while clock() - start < 20:  # the limit (10/s) is found
+        against_the_limit()
+    before = budget.rate_per_s
+    storm_end, sent = clock() + 60, 0
+    while clock() < storm_end:  # a storm of 429s, one request in three answered
+        sent += 1
+        send(budget, clock, 200 if sent % 3 == 0 else 429)
+    recovered_at = None
+    while clock() < storm_end + 60:
+        against_the_limit()
+        if recovered_at is None and budget.rate_per_s >= 0.8 * before:
+            recovered_at = clock()
+    assert recovered_at is not None and recovered_at - storm_end <= 60
+
+
 def test_a_429_after_a_pause_cuts_from_the_rate_not_from_the_few_requests_before_it(
         clock: FakeClock) -> None:
     budget = make_budget(clock)
