@@ -15,12 +15,15 @@ database that is merely busy or unreadable is not damage.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .logs import RequestLogger, get_logger
+from .private_files import touch_private_file
 
 _log = get_logger(__name__)
 
@@ -146,3 +149,56 @@ def move_aside(path: Path, problem: str, *, what: str,
     log.warning("%s at %s is damaged (%s); moved it to %s and starting empty",
                 what, path, problem, target)
     return target
+
+
+def create_database(path: Path, script: str = "") -> None:
+    """Create the SQLite database ``path`` (running ``script`` in it) unless one is there:
+    user-only (0o600; SQLite gives its ``-wal`` and ``-shm`` the same mode), in WAL mode, built
+    under a temporary name and linked into place whole. So no process ever opens a half-made
+    database, and an empty file at ``path`` always means damage."""
+    if path.exists():
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    touch_private_file(temporary)
+    try:
+        with closing(sqlite3.connect(temporary, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # writes the first page: never 0 bytes
+            if script:
+                db.executescript(script)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process linked its database first: that one is used
+        except OSError:
+            # No hard links on this file system: a rename, which could replace a database
+            # another process has just linked, so only when there is still none.
+            if not path.exists():
+                os.replace(temporary, path)
+    finally:
+        for leftover in (temporary, temporary.with_name(temporary.name + "-wal"),
+                         temporary.with_name(temporary.name + "-shm")):
+            with suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def columns_of(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """Each table of the open database ``db`` with its column names."""
+    names = [row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {name: frozenset(row[1] for row in db.execute(f'PRAGMA table_info("{name}")'))
+            for name in names}
+
+
+def schema_problem(db: sqlite3.Connection, expected: Mapping[str, frozenset[str]],
+                   *, what: str) -> str | None:
+    """Why the open database ``db`` is not a ``what`` with the ``expected`` tables and columns:
+    only another program's tables, or one of ours with columns missing. None for ours or an
+    empty database (tables missing altogether are the opener's to create)."""
+    tables = columns_of(db)
+    if tables and not tables.keys() & expected.keys():
+        return f"not a {what} (tables: {', '.join(sorted(tables)[:5])})"
+    for table, columns in expected.items():
+        missing = columns - tables.get(table, columns)
+        if missing:
+            return f"table {table} lacks columns {', '.join(sorted(missing))}"
+    return None

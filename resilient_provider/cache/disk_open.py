@@ -1,26 +1,25 @@
 """Opening diskcache in a directory only its user can read, without waiting long on a lock.
 
-The directory (and any missing parent) is created 0o700 and the database files 0o600, whatever
-the umask. Opening writes diskcache's settings, and diskcache retries a locked database for
-60 s there whatever its ``timeout``: :class:`BoundedOpenCache` bounds that wait, so a cache
-held by another process fails to open (and the run goes on without it) instead of blocking
-the façade's construction.
+The directory (and any missing parent) is created 0o700 and the database 0o600 (its ``-wal``
+and ``-shm`` take its mode), whatever the umask. Opening writes diskcache's settings, and
+diskcache retries a locked database for 60 s there whatever its ``timeout``:
+:class:`BoundedOpenCache` bounds that wait, so a cache held by another process fails to open
+(and the run goes on without it) instead of blocking the façade's construction.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import diskcache
 from diskcache.core import DBNAME
 
-from ..private_files import PRIVATE_FILE_MODE, make_private_dirs
+from ..private_files import make_private_dirs
+from ..sqlite_repair import create_database
 
 
 def open_private_cache(directory: Path, *, open_timeout_s: float,
@@ -28,20 +27,11 @@ def open_private_cache(directory: Path, *, open_timeout_s: float,
     """A :class:`BoundedOpenCache` in ``directory`` (created user-only if missing) with
     diskcache ``settings``; database files it creates are made user-only."""
     make_private_dirs(directory)
-    created = not (directory / DBNAME).exists()
-    cache = BoundedOpenCache(str(directory), open_timeout_s=open_timeout_s, **settings)
-    if created:
-        make_private_db_files(directory)
-    return cache
-
-
-def make_private_db_files(directory: Path) -> None:
-    """Make the database files just created in ``directory`` user-only (0o600): SQLite creates
-    them 0o644 under the usual umask. The directory is 0o700 already, so this is a second
-    line, for a directory later opened up."""
-    for name in (DBNAME, f"{DBNAME}-wal", f"{DBNAME}-shm"):
-        with suppress(FileNotFoundError):
-            os.chmod(directory / name, PRIVATE_FILE_MODE)
+    # Created whole and user-only before diskcache opens it: SQLite would create it 0o644
+    # under the usual umask, and empty for a moment (which the damage check could not tell
+    # from a truncated database).
+    create_database(directory / DBNAME)
+    return BoundedOpenCache(str(directory), open_timeout_s=open_timeout_s, **settings)
 
 
 class BoundedOpenCache(diskcache.Cache):  # type: ignore[misc]  # diskcache ships no type hints

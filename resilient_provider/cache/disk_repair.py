@@ -9,23 +9,33 @@ A cache is worth less than the run that would fail on it: when the database is d
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from diskcache.core import DBNAME
 
 from ..logs import get_logger
-from ..sqlite_repair import file_damage, is_corruption
+from ..sqlite_repair import CHECK_TIMEOUT_S, file_damage, is_corruption, schema_problem
 from ..sqlite_repair import move_aside as _move_aside
 
 __all__ = ["damage_of", "is_corruption", "move_aside"]
 
 log = get_logger(__name__)
 
+#: The tables and columns diskcache's queries use: a database without them is not a cache.
+DISKCACHE_COLUMNS = {
+    "Settings": frozenset({"key", "value"}),
+    "Cache": frozenset({"rowid", "key", "raw", "store_time", "expire_time", "access_time",
+                        "access_count", "tag", "size", "mode", "filename", "value"}),
+}
+
 
 def damage_of(directory: Path) -> str | None:
-    """Why the cache database in ``directory`` is unusable, or None when it is sound or
-    absent (or ``directory`` is not a directory: opening then fails, and a user's file is
-    never moved)."""
+    """Why the cache database in ``directory`` is unusable (empty, garbage, truncated, a
+    garbage ``-wal``, a failing ``quick_check``, not diskcache's tables), or None when it is
+    sound or absent (or ``directory`` is not a directory: opening then fails, and a user's
+    file is never moved)."""
     if not directory.is_dir():
         return None
     db = directory / DBNAME
@@ -34,12 +44,19 @@ def damage_of(directory: Path) -> str | None:
     except FileNotFoundError:
         return None
     if size == 0:
-        # SQLite reads a 0-byte file as an empty database, and another process may be
-        # creating it this very moment; value files or a WAL beside it mean it was cut.
-        others = [p.name for p in directory.iterdir()
-                  if p.name not in {DBNAME, f"{DBNAME}-journal"}]
-        return f"{DBNAME} is empty beside {len(others)} other entries" if others else None
-    return file_damage(db)
+        # Never a database being made: disk_open links a whole one into place.
+        return f"{DBNAME} is empty"
+    return file_damage(db) or _schema_damage(db)
+
+
+def _schema_damage(db: Path) -> str | None:
+    """Why ``db`` is not diskcache's database (another program's tables, or diskcache's with
+    columns missing), or None; a busy database is left to the opener."""
+    try:
+        with closing(sqlite3.connect(db, timeout=CHECK_TIMEOUT_S)) as con:
+            return schema_problem(con, DISKCACHE_COLUMNS, what="diskcache database")
+    except sqlite3.DatabaseError as exc:
+        return str(exc) if is_corruption(exc) else None
 
 
 def move_aside(directory: Path, problem: str) -> None:

@@ -386,14 +386,15 @@ def test_corruption_diskcache_reports_on_open_moves_the_cache_aside(
     assert len(list(tmp_path.glob("cache.corrupt-*"))) == 1
 
 
-def test_truncated_database_alone_opens_as_an_empty_cache(cache_dir: Path, tmp_path: Path) -> None:
-    # Nothing beside it to say it held entries: it may be another process's brand-new database.
+def test_truncated_database_alone_is_moved_aside(cache_dir: Path, tmp_path: Path) -> None:
+    # A database is linked into place whole (never 0 bytes while being made), so an empty one
+    # is a cut one, whatever is beside it.
     _healthy(cache_dir, entries=3)
     os.truncate(cache_dir / "cache.db", 0)
     cache = DiskCache(cache_dir)
     cache.set("AAPL", {"p": 1}, fetched_at=100.0, provider="one")
     assert cache.get_many(["S1", "AAPL"]) == {"AAPL": CacheEntry({"p": 1}, 100.0, "one")}
-    assert list(tmp_path.glob("cache.corrupt-*")) == []
+    assert len(list(tmp_path.glob("cache.corrupt-*"))) == 1
     cache.close()
 
 
