@@ -88,14 +88,19 @@ def read_yaml_file(file: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config file {file} is not UTF-8 text: byte {data[exc.start]:#04x} "
                           f"at offset {exc.start} cannot be decoded") from exc
-    loader = _BoundedLoader(text)
-    loader.name = str(file)  # marks in error messages name the file, not "<unicode string>"
+    if _flow_depth(text) > MAX_DEPTH:  # PyYAML's scanner slows down with each open bracket
+        raise ConfigError(f"config file {file}: brackets nested more than {MAX_DEPTH} levels "
+                          "deep")
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # its reader refuses control characters already
+        loader.name = str(file)  # marks in error messages name the file, not "<unicode string>"
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {file} is not valid YAML: {exc}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def check_shape(values: Mapping[str, Any]) -> None:
@@ -173,6 +178,37 @@ def check_env_values(names: Mapping[str, object]) -> None:
             raise ConfigError(
                 f"invalid configuration: environment variable {escape_controls(name)} nests "
                 f"more than {MAX_DEPTH} levels deep, got {safe_repr(value)}")
+
+
+def _flow_depth(text: str) -> int:
+    """How deep ``[ ]`` and ``{ }`` nest in YAML ``text`` (quoted strings and comments skipped;
+    a bracket inside a plain scalar counts, so this can only overestimate)."""
+    depth = deepest = 0
+    quote = ""
+    previous = "\n"
+    chars = iter(text)
+    for char in chars:
+        if quote == '"':
+            if char == "\\":
+                next(chars, None)
+            elif char == '"':
+                quote = ""
+        elif quote == "'":
+            if char == "'":
+                quote = ""  # '' (an escaped quote) reopens at once on the next character
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            for char in chars:  # the comment, up to its line end
+                if char == "\n":
+                    break
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        previous = char
+    return deepest
 
 
 def _json_depth(text: str) -> int:

@@ -171,7 +171,8 @@ def _describe(
     loc = err["loc"]
     line = f"{_dotted(loc) or '(top level)'}: {_problem(err, root)}"
     for env_name, path in env_paths.items():
-        if loc[: len(path)] == path:
+        # The variable set this value, or one inside it (a check across fields of a model).
+        if loc[: len(path)] == path or (loc and path[: len(loc)] == loc):
             line += f" (set by environment variable {env_name})"
     return line
 
@@ -239,6 +240,8 @@ def _range(field: FieldInfo | None) -> str:
 def _dotted(loc: Loc) -> str:
     text = ""
     for i, part in enumerate(loc):
+        if isinstance(part, str) and not (part.isprintable() and len(part) <= 64):
+            part = safe_repr(part, 40)  # a key from the input: one line, bounded
         if isinstance(part, int) or (i == 1 and loc[0] == "providers"):
             text += f"[{part}]"
         else:

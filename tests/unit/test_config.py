@@ -777,3 +777,22 @@ def test_the_cli_answers_a_bad_config_with_exit_2_and_no_traceback(
     assert main([*command, "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("resilient-provider: error: ") and "Traceback" not in err
+
+
+def test_a_config_file_with_a_control_character_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "control.yaml"
+    path.write_bytes(b"deadline_s: 5\x1f\n")  # PyYAML's reader refuses it as it opens
+    with pytest.raises(ConfigError, match=r"control.yaml is not valid YAML"):
+        Settings.from_yaml(path)
+
+
+def test_a_cross_field_error_names_the_env_variable_that_caused_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESILIENT_PROVIDER_CACHE__FRESH_FOR", "30d")
+    message = config_error()
+    assert "max_stale_age" in message and "RESILIENT_PROVIDER_CACHE__FRESH_FOR" in message
+
+
+def test_a_key_with_a_control_character_is_shown_escaped() -> None:
+    message = config_error(provider_defaults={"\x1b[2J": 1})
+    assert "unknown setting '\\x1b[2J'" in message and "\x1b" not in message
