@@ -206,7 +206,9 @@ def run_scripted_cell(primary_rate: float, secondary_rate: float, *, seed: int,
                 tally.sources[source] += 1
                 if verdicts[symbol] is True and source == "error":
                     tally.lost_despite_cache.append(f"{symbol}: {results[symbol]!r}"[:300])
-                if always_failing and verdicts[symbol] is False and source != "error":
+                if verdicts[symbol] is False and (
+                        source in ("cache_fresh", "cache_stale")
+                        or always_failing and source != "error"):
                     tally.served_without_cache.append(f"{symbol}: {source}")
         stats = facade.get_reliability_stats()
     finally:
@@ -294,7 +296,8 @@ def test_a_call_waiting_for_a_cooling_upstream_keeps_to_the_deadline() -> None:
 
 # --- the real adapters over the fake Yahoo -----------------------------------------------------
 
-YAHOO_UNIVERSE = [f"Q{a}{b}" for a in "ABCDEFGH" for b in "KLMNP"]  # 40 equity-shaped symbols
+#: 160 equity-shaped symbols: enough that the storms meet symbols nothing has cached yet.
+YAHOO_UNIVERSE = [f"Q{a}{b}" for a in "ABCDEFGH" for b in "KLMNPRSTUVWXYZBCDEFG"]
 YAHOO_DEADLINE_S = 3.0
 
 
@@ -305,7 +308,7 @@ providers:
   - {{name: yfinance, options: {{base_url: "{base_url}"}}}}
   - {{name: yahooquery, options: {{base_url: "{base_url}"}}}}
 provider_defaults: {{timeout_s: 0.5, rate_limit_per_s: 0, retry: {{max_attempts: 1}},
-                    breaker: {{failure_threshold: 5, window_s: 10, reset_timeout_s: 2}}}}
+                    breaker: {{failure_threshold: 20, window_s: 5, reset_timeout_s: 1}}}}
 upstreams: {{yahoo: {UNPACED_YAHOO}}}
 deadline_s: {YAHOO_DEADLINE_S}
 cache: {{backend: memory, fresh_for: {FRESH_FOR_S}, max_stale_age: {MAX_STALE_AGE_S}}}
@@ -344,7 +347,7 @@ def test_real_adapters_over_a_faulty_fake_yahoo_never_reach_the_analysis(
         cache = MemoryCache()
         for symbol in YAHOO_UNIVERSE:
             quote = server.bodies.quote(symbol)
-            if quote and rng.random() < 0.7:
+            if quote and rng.random() < 0.5:
                 cache.set(symbol, make_info(symbol, price=quote["regularMarketPrice"]),
                           fetched_at=time.time() - rng.uniform(0, 900), provider="warm")
         oracle = CacheOracle(cache, time.time)
@@ -354,7 +357,7 @@ def test_real_adapters_over_a_faulty_fake_yahoo_never_reach_the_analysis(
             for phase_index, phase in enumerate(phases):
                 server.clear_faults()
                 if phase == "mixed":
-                    inject_mixed_faults(server, 0.3)
+                    inject_mixed_faults(server, 0.15)
                 elif phase == "yfinance blocked":
                     server.block_library("yfinance")
                     inject_mixed_faults(server, 0.1)
@@ -362,7 +365,6 @@ def test_real_adapters_over_a_faulty_fake_yahoo_never_reach_the_analysis(
                     server.inject(Fault.rate_limited(1 if "Retry-After" in phase else None),
                                   route=("crumb", "quoteSummary", "quote", "timeseries"),
                                   probability=0.95)
-                storm = phase.startswith("429")
                 while tally.requests < requests_wanted * (phase_index + 1) // len(phases):
                     batch = rng.random() < 0.3
                     symbols = (rng.sample(YAHOO_UNIVERSE, rng.randint(2, 6)) if batch
@@ -392,7 +394,7 @@ def test_real_adapters_over_a_faulty_fake_yahoo_never_reach_the_analysis(
                         if verdicts[symbol] is True and source == "error":
                             tally.lost_despite_cache.append(f"{phase}: {symbol}: "
                                                             f"{results[symbol]!r}"[:400])
-                        if storm and verdicts[symbol] is False and source in (
+                        if verdicts[symbol] is False and source in (
                                 "cache_fresh", "cache_stale"):
                             tally.served_without_cache.append(f"{symbol}: {source}")
             stats = facade.get_reliability_stats()
