@@ -208,7 +208,7 @@ def run_scripted_cell(primary_rate: float, secondary_rate: float, *, seed: int,
                     tally.lost_despite_cache.append(f"{symbol}: {results[symbol]!r}"[:300])
                 if verdicts[symbol] is False and (
                         source in ("cache_fresh", "cache_stale")
-                        or always_failing and source != "error"):
+                        or (always_failing and source != "error")):
                     tally.served_without_cache.append(f"{symbol}: {source}")
         stats = facade.get_reliability_stats()
     finally:
