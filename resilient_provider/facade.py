@@ -7,7 +7,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from os import PathLike
 from types import TracebackType
 from typing import Any, Self
@@ -31,6 +30,7 @@ from .strategy.engine import Engine
 from .strategy.guarded import GuardedProvider
 from .strategy.rate_memory import RATES_FILE_NAME, RateMemory
 from .symbols import normalize_symbol
+from .threads import DaemonThreadPool
 
 log = get_logger(__name__)
 
@@ -99,16 +99,19 @@ class ResilientProvider(AsyncTwins):
                                 stats=self.stats)
         # Writes the statistics to the store (settings.stats) and watches the alert thresholds.
         # It holds no reference to the façade, so a façade dropped without close() is still
-        # collected, and then its run is flushed and ended by the finalizer.
+        # collected, and then its run is flushed and ended. Not by the finalizer itself: that
+        # runs inside a garbage-collection pass, on a thread that may hold the very lock a
+        # close would take; close_soon() only hands the close to the recorder's own thread.
         self._recorder = RunRecorder(self.stats, self.settings, clock=self._clock,
                                      breakers={g.name: g.breaker for g in self._guarded},
                                      upstreams=self.upstreams)
-        weakref.finalize(self, self._recorder.close)
+        weakref.finalize(self, self._recorder.close_soon)
         self._coalescer = Coalescer()
         self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats,
                               not_found=open_not_found(cache, self.settings.cache,
                                                        clock=self._clock))
-        self._executor: ThreadPoolExecutor | None = None
+        # The async twins' threads (built on first use): daemon threads, see facade_async.
+        self._executor: DaemonThreadPool | None = None
         self._lock = threading.Lock()
         self._closed = False
 

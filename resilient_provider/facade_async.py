@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .config import Settings
 from .result import FetchResult
 from .strategy.batch import BatchPlan, plan_batch
 from .symbols import normalize_symbol
+from .threads import DaemonThreadPool
+
+T = TypeVar("T")
 
 
 class _Sync(Protocol):
@@ -26,7 +28,7 @@ class _Sync(Protocol):
 
     settings: Settings
     _lock: threading.Lock
-    _executor: ThreadPoolExecutor | None
+    _executor: DaemonThreadPool | None
 
     def fetch(self, symbol: str, *, refresh: bool = False) -> FetchResult: ...
     def _check_open(self) -> None: ...
@@ -43,10 +45,7 @@ class AsyncTwins:
         """:meth:`fetch` for ``async`` code; safe to await inside a running event loop."""
         normalize_symbol(symbol)  # bad input raises here, in the caller's frame
         self._check_open()
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        return await loop.run_in_executor(_async_executor(self), context.run,
-                                          partial(self.fetch, symbol, refresh=refresh))
+        return await _off_the_loop(self, partial(self.fetch, symbol, refresh=refresh))
 
     async def aget_ticker_info(self: _Sync, symbol: str, *,
                                refresh: bool = False) -> dict[str, Any]:
@@ -58,7 +57,7 @@ class AsyncTwins:
         """:meth:`batch_fetch` for ``async`` code (the chunks run on their own threads)."""
         plan = plan_batch(symbols)  # bad input raises here, in the caller's frame
         self._check_open()
-        return await asyncio.to_thread(self._batch, plan, progress, refresh)
+        return await _off_the_loop(self, partial(self._batch, plan, progress, refresh))
 
     async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
                                      as_frame: bool = False, progress: bool | None = None,
@@ -66,15 +65,23 @@ class AsyncTwins:
         """:meth:`batch_get_ticker_info` for ``async`` code."""
         plan = plan_batch(symbols)
         self._check_open()
-        return await asyncio.to_thread(self._batch_info, plan, as_frame, progress, refresh)
+        return await _off_the_loop(self, partial(self._batch_info, plan, as_frame, progress,
+                                                 refresh))
 
 
-def _async_executor(facade: _Sync) -> ThreadPoolExecutor:
-    # Workers never block past the request deadline (provider calls run in abandoned daemon
-    # threads on timeout), so a plain pool is safe to join at exit.
+async def _off_the_loop(facade: _Sync, call: Callable[[], T]) -> T:
+    """``call()`` on one of the façade's async threads, with the caller's context variables."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(_async_executor(facade), context.run, call)
+
+
+def _async_executor(facade: _Sync) -> DaemonThreadPool:
+    # Daemon threads, not a ThreadPoolExecutor (nor asyncio's default executor, which is one):
+    # interpreter exit joins those, after they ran what was queued, so an afetch in flight or
+    # queued behind one held exit for its whole deadline although nobody awaits it any more.
     with facade._lock:
         if facade._executor is None:
-            facade._executor = ThreadPoolExecutor(
-                max_workers=facade.settings.max_concurrent_requests,
-                thread_name_prefix="resilient-provider")
+            facade._executor = DaemonThreadPool(facade.settings.max_concurrent_requests,
+                                                name="resilient-provider")
         return facade._executor

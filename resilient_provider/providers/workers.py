@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from ..threads import DaemonThreadPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,7 +22,7 @@ class LazyWorkers:
         self.max_workers = max_workers
         self._name = name
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonThreadPool | None = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """``fn`` over ``items`` on the pool; results in input order (one item: no thread)."""
@@ -30,8 +31,9 @@ class LazyWorkers:
             return [fn(item) for item in work]
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.max_workers,
-                                                thread_name_prefix=f"rp-{self._name}")
+                # Daemon threads: they send HTTP requests that may hang until the library's
+                # timeout, and interpreter exit must not wait for an answer nobody will read.
+                self._pool = DaemonThreadPool(self.max_workers, name=f"rp-{self._name}")
             pool = self._pool
         # Each item runs in a copy of the caller's context: the request's deadline and its log
         # ids (context variables) reach the library's requests on the pool's threads.

@@ -6,13 +6,21 @@ write to a :class:`~.store.StatsStore` every ``stats.flush_interval_s`` (on a da
 interval. Each tick also checks the alert thresholds, so a long batch job is warned while it
 runs even if nobody reads its statistics. A store that cannot be opened or written is logged
 and skipped: statistics must never break the run they describe.
+
+A façade dropped without ``close()`` is ended through :meth:`RunRecorder.close_soon`, which only
+hands the work to the recorder's own thread. Its finalizer runs inside whatever garbage
+collection pass finds it, on whichever thread allocated at that moment — possibly one that
+holds a recorder's lock (a flush) or the registry lock of :mod:`.open_runs`; closing there
+would wait for that lock for ever. ``SimpleQueue.put`` takes no lock such code can hold (it is
+documented as safe in ``__del__`` and weakref callbacks), so the hand-off is all a finalizer
+does.
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
+import queue
 import socket
 import sqlite3
 import threading
@@ -27,6 +35,7 @@ from .alerts import Alert, AlertMonitor
 from .builder import CounterKey
 from .counters import BreakerView, ReliabilityStats
 from .histogram import percentile_of_buckets
+from .open_runs import register, unregister
 from .report import ReliabilityReport
 from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreError
 from .upstream_report import UpstreamReport
@@ -78,8 +87,11 @@ class RunRecorder:
         self._lock = threading.Lock()  # one flush at a time; a rollover is one step
         self._flushed: dict[CounterKey, int] = {}
         self._last_alerts: list[Alert] = []
-        self._stop = threading.Event()
+        # Wakes the tick thread: _STOP (close() is done by the caller) or _CLOSE (close here).
+        self._inbox: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._closed = False
+        self._ended = threading.Event()  # set once a close() has finished
+        self.pid = os.getpid()  # a forked child must not end its parent's run
         self.store = self._open_store(settings) if settings.stats.enabled else None
         if self.store is not None:
             self._start_run()
@@ -87,7 +99,7 @@ class RunRecorder:
         self._thread = threading.Thread(target=self._tick_until_stopped, daemon=True,
                                         name=f"rp-stats-{stats.run_id}")
         self._thread.start()
-        _register(self)
+        register(self)
 
     def report(self) -> ReliabilityReport:
         """The live report (``reliability_report()``), with the ``alerts`` that hold now."""
@@ -118,23 +130,41 @@ class RunRecorder:
             if self.store is not None:
                 self._start_run()
 
-    def close(self) -> None:
-        """Stop the ticks, flush one last time and mark the run ended; idempotent."""
+    def close(self, *, wait_s: float = 10.0) -> None:
+        """Stop the ticks, flush one last time and mark the run ended; idempotent.
+
+        A close already under way elsewhere (the recorder's thread after :meth:`close_soon`)
+        is waited for, up to ``wait_s``, so that the run is on record when this returns.
+        """
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
-        with run_scope(self.stats.run_id):
-            self.report()  # the alerts that hold at the end are logged and stored too
-        with self._lock, run_scope(self.stats.run_id):
-            self._flush_locked()
-            self._end_run()
-            if self.store is not None:
-                self.store.close()
-        _unregister(self)
+            closing, self._closed = self._closed, True
+        if closing:
+            if self._thread is not threading.current_thread():
+                self._ended.wait(timeout=wait_s)
+            return
+        try:
+            if self._thread is not threading.current_thread():
+                self._inbox.put(_STOP)
+                self._thread.join(timeout=wait_s)
+            with run_scope(self.stats.run_id):
+                self.report()  # the alerts that hold at the end are logged and stored too
+            with self._lock, run_scope(self.stats.run_id):
+                self._flush_locked()
+                self._end_run()
+                if self.store is not None:
+                    self.store.close()
+            unregister(self)
+        finally:
+            self._ended.set()
+
+    def close_soon(self) -> None:
+        """Have the recorder's own thread :meth:`close` it; returns at once.
+
+        Safe to call from a finalizer or a garbage-collection pass on any thread: it takes no
+        lock (see the module docstring). In a forked child, for a recorder of the parent, it
+        does nothing: the thread that would close it stayed in the parent, whose run it is.
+        """
+        self._inbox.put(_CLOSE)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -142,7 +172,19 @@ class RunRecorder:
         return {name: breaker.snapshot() for name, breaker in self._breaker_objects.items()}
 
     def _tick_until_stopped(self) -> None:
-        while not self._stop.wait(self._settings.flush_interval_s):
+        while True:
+            try:
+                message = self._inbox.get(timeout=self._settings.flush_interval_s)
+            except queue.Empty:
+                message = None
+            if message == _CLOSE:
+                try:
+                    self.close()
+                except Exception as exc:  # noqa: BLE001 - nobody is there to hear it
+                    log.warning("closing statistics failed: %s: %s", type(exc).__name__, exc)
+                return
+            if message == _STOP:
+                return
             with run_scope(self.stats.run_id):
                 try:
                     self.report()  # checks (and logs) the alerts
@@ -243,28 +285,6 @@ def _samples(delta: Mapping[CounterKey, int]) -> list[Sample]:
             for name in sorted(set(calls) | set(buckets))]
 
 
-# Interpreter exit is one event for the whole process, so the recorders still open are kept in
-# one process-wide set, closed (flushed) by one exit hook.
-_OPEN: set[RunRecorder] = set()
-_OPEN_LOCK = threading.Lock()
-
-
-def _register(recorder: RunRecorder) -> None:
-    with _OPEN_LOCK:
-        _OPEN.add(recorder)
-
-
-def _unregister(recorder: RunRecorder) -> None:
-    with _OPEN_LOCK:
-        _OPEN.discard(recorder)
-
-
-@atexit.register
-def _close_open_recorders() -> None:
-    with _OPEN_LOCK:
-        recorders = list(_OPEN)
-    for recorder in recorders:
-        try:
-            recorder.close()
-        except Exception as exc:  # noqa: BLE001 - one failing recorder must not stop the rest
-            log.warning("closing statistics at exit failed: %s: %s", type(exc).__name__, exc)
+#: What the tick thread's inbox carries besides nothing (a timeout: tick).
+_STOP = "stop"
+_CLOSE = "close"

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import InvalidSymbolError
 from ..result import DataSource, FetchResult
 from ..symbols import normalize_symbol
+from ..threads import DaemonThreadPool
 from .chunk_feed import ChunkFeed, FixedChunks
 
 #: Chunks of a batch in flight per provider-call slot (``max_concurrent_requests``): a chunk
@@ -169,7 +170,9 @@ def run_chunks(chunks: Sequence[list[str]] | ChunkFeed,
     if first is None and feed.exhausted():
         return results
     pending: set[Future[Mapping[str, FetchResult]]] = set()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-batch") as pool:
+    # Daemon threads: a batch abandoned at interpreter exit (its caller a daemon thread or an
+    # abandoned afetch) must not hold exit while its chunks wait out their deadlines.
+    with DaemonThreadPool(workers, name="rp-batch") as pool:
         chunk = first
         while True:
             while chunk is not None:

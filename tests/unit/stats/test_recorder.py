@@ -197,8 +197,12 @@ def test_a_facade_dropped_without_close_is_collected_and_its_run_ended(tmp_path:
     run_id = facade.run_id
     thread_name = f"rp-stats-{run_id}"
     assert any(t.name == thread_name for t in threading.enumerate())
+    (thread,) = [t for t in threading.enumerate() if t.name == thread_name]
     del facade
     gc.collect()
+    # The finalizer hands the close to the recorder's thread (closing inside a GC pass could
+    # wait for a lock the interrupted code holds): the run is ended once that thread is done.
+    thread.join(timeout=10)
+    assert not thread.is_alive()
     report = stored(path, run_id)
     assert report["total_requests"] == 1 and report["ended_at"] is not None
-    assert not any(t.name == thread_name for t in threading.enumerate())
