@@ -96,6 +96,19 @@ class _RecordingYfData(YfData, metaclass=_PrivateInstances):
         self._timeout_s = timeout_s
         self._routed = isinstance(session, YahooSession) and session.base_url is not None
 
+    # yfinance keeps the cookie in its own cache, an SQLite file under the user cache dir
+    # (``py-yfinance/cookies.db``), and *unpickles* what it finds there: anyone who can write
+    # that directory (another local user on a shared or mis-permissioned home, another process)
+    # runs code inside ours. This YfData never reads nor writes that cache; the cookie lives
+    # in the session, and a new process fetches it once more (one request). The time-zone and
+    # ISIN caches sit beside it, but only ``Ticker`` history and ISIN look-ups read those,
+    # never the path this adapter calls.
+    def _load_cookie_curlCffi(self) -> bool:  # noqa: N802 - yfinance's name
+        return False
+
+    def _save_cookie_curlCffi(self) -> bool:  # noqa: N802 - yfinance's name
+        return False
+
     def _get_cookie_basic(self, timeout: float = 30) -> Any:
         got = super()._get_cookie_basic(timeout)
         if got and self._routed and getattr(self, "_cookie", None) is None:
