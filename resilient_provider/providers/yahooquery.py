@@ -7,7 +7,7 @@ yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticke
   in a small pool for reuse; a Ticker whose crumb Yahoo refused is dropped, so the next call
   gets a fresh crumb.
 * It never looks at HTTP status codes and never passes a timeout. Its session is wrapped in a
-  :class:`_RecordingSession` that adds ``timeout_s`` to every request and records every answer,
+  :class:`RecordingSession` that adds ``timeout_s`` to every request and records every answer,
   and failures are classified from that record (:mod:`.yahoo_http`).
 * It answers errors with strings in place of dicts (``'Quote not found for symbol: X'``,
   ``'Invalid Crumb'``, ``'No data found'``), and one non-JSON answer turns the whole
@@ -34,6 +34,7 @@ from ..config import YAHOO_UPSTREAM
 from ..errors import (
     AuthenticationError,
     DataContractError,
+    ProviderUnavailableError,
     RateLimitError,
     ResilientProviderError,
 )
@@ -45,10 +46,10 @@ from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
     error_from_exception,
-    exchange_from_response,
 )
 from .yahoo_info import INFO_MODULES
 from .yahooquery_answers import WHOLE_BATCH_LOST, LostInBatchError, after_exception, classify
+from .yahooquery_session import RecordingSession, SessionSetUp
 
 
 class _RawTicker(Ticker):
@@ -60,34 +61,6 @@ class _RawTicker(Ticker):
 
     def _format_data(self, obj: Any, dates: Any) -> Any:
         return obj
-
-
-class _RecordingSession:
-    """yahooquery's view of the session: adds our timeout and records every answer."""
-
-    def __init__(self, session: Any, timeout_s: float) -> None:
-        self._session = session
-        self._timeout_s = timeout_s
-        self.transcript: Transcript | None = Transcript()
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """Send through the real session with a timeout; record the answer."""
-        kwargs.setdefault("timeout", self._timeout_s)
-        response = self._session.request(method, url, **kwargs)
-        if self.transcript is not None:
-            self.transcript.add(exchange_from_response(response))
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        """GET through :meth:`request`."""
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Any:
-        """POST through :meth:`request`."""
-        return self.request("POST", url, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:  # cookies, headers: the real session's
-        return getattr(self._session, name)
 
 
 class YahooQueryProvider:
@@ -129,10 +102,15 @@ class YahooQueryProvider:
         self._timeout_s = float(timeout_s)
         self._workers = LazyWorkers(max_workers, name=name)
         self._chunk_size = chunk_size
+        # Guards the fields below, and is never held across I/O: the session's network set-up
+        # (yahooquery's cookie fetch) runs outside it, so one slow set-up neither serialises
+        # the other callers nor holds up close().
         self._lock = threading.Lock()
         self._session: Any = None
+        self._setup: SessionSetUp | None = None  # the session set-up under way, if any
+        self._generation = 0  # bumped by close(): a set-up begun before it is not published
         self._gate: RequestGate | None = None
-        self._idle: list[tuple[_RawTicker, _RecordingSession]] = []
+        self._idle: list[tuple[_RawTicker, RecordingSession]] = []
 
     def __repr__(self) -> str:
         return f"YahooQueryProvider(name={self.name!r}, timeout_s={self._timeout_s})"
@@ -155,10 +133,14 @@ class YahooQueryProvider:
             session.bind(gate, self.name)
 
     def close(self) -> None:
-        """Drop the pooled Tickers, stop the worker threads, close the session we made."""
+        """Drop the pooled Tickers, stop the worker threads, close the session we made.
+
+        A session set-up under way is not waited for: its session is closed when it ends.
+        """
         self._workers.close()
         with self._lock:
             session, self._session = self._session, None
+            self._generation += 1
             self._idle.clear()
         if session is not None and self._given_session is None:
             session.close()
@@ -166,15 +148,52 @@ class YahooQueryProvider:
     # --- Tickers ----------------------------------------------------------------------------
 
     def _base_session(self) -> Any:
+        """The session every Ticker shares, set up once; concurrent callers share the set-up.
+
+        The first caller sets it up, outside the lock; the others wait for that one set-up
+        (not for each other's, one after another) and get its session or its error.
+        """
         with self._lock:
-            if self._session is None:
-                if self._given_session is not None:
-                    self._session = self._given_session
-                    if isinstance(self._session, YahooSession):
-                        self._session.bind(self._gate, self.name)
-                else:
-                    self._session = self._new_session()
-            return self._session
+            if self._session is not None:
+                return self._session
+            if self._given_session is not None:  # no I/O: yahooquery skips its set-up then
+                self._session = self._given_session
+                if isinstance(self._session, YahooSession):
+                    self._session.bind(self._gate, self.name)
+                return self._session
+            setup = self._setup
+            if setup is None:
+                setup = self._setup = SessionSetUp(self._generation)
+                leading = True
+            else:
+                leading = False
+        if not leading:
+            return setup.outcome(wait_s=self._setup_wait_s())
+        try:
+            session = self._new_session()
+        except BaseException as exc:
+            with self._lock:
+                self._setup = None
+            setup.fail(exc)
+            raise
+        with self._lock:
+            self._setup = None
+            current = setup.generation == self._generation
+            if current:
+                self._session = session
+                session.bind(self._gate, self.name)  # the gate bound while it was set up
+        if not current:  # closed meanwhile: the session is nobody's
+            session.close()
+            error = ProviderUnavailableError("the provider was closed during its set-up",
+                                             provider=self.name)
+            setup.fail(error)
+            raise error
+        setup.succeed(session)
+        return session
+
+    def _setup_wait_s(self) -> float:
+        # setup_session sends the page request and may follow a consent form (two more).
+        return 3 * self._timeout_s + 1.0
 
     def _new_session(self) -> YahooSession:
         """yahooquery's own session set-up (a random browser to impersonate, its headers, the
@@ -198,11 +217,11 @@ class YahooQueryProvider:
         session = self._session
         return session.take_refusal() if isinstance(session, YahooSession) else None
 
-    def _borrow(self, symbols: list[str]) -> tuple[_RawTicker, _RecordingSession]:
+    def _borrow(self, symbols: list[str]) -> tuple[_RawTicker, RecordingSession]:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        recorder = _RecordingSession(self._base_session(), self._timeout_s)
+        recorder = RecordingSession(self._base_session(), self._timeout_s)
         ticker = _RawTicker(symbols, session=recorder)
         throttled = recorder.transcript.last_rate_limit() if recorder.transcript else None
         if throttled is not None:
@@ -212,7 +231,7 @@ class YahooQueryProvider:
             raise AuthenticationError("Yahoo gave no crumb", provider=self.name)
         return ticker, recorder
 
-    def _give_back(self, ticker: _RawTicker, recorder: _RecordingSession) -> None:
+    def _give_back(self, ticker: _RawTicker, recorder: RecordingSession) -> None:
         with self._lock:
             if self._session is not None:
                 self._idle.append((ticker, recorder))
@@ -246,7 +265,7 @@ class YahooQueryProvider:
                                      symbol=symbol, provider=self.name)
         return answer
 
-    def _ask(self, ticker: _RawTicker, recorder: _RecordingSession,
+    def _ask(self, ticker: _RawTicker, recorder: RecordingSession,
              symbols: list[str]) -> dict[str, InfoOrError]:
         """Ask ``symbols``' quoteSummary modules one symbol at a time, then their v7 quote.
 
