@@ -75,6 +75,10 @@ def escape_controls(text: str) -> str:
     return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
+#: How much of a long string safe_repr redacts (and so shows at most, before cutting).
+_REDACT_SPAN = 4096
+
+
 class _SafeRepr(reprlib.Repr):
     """reprlib's bounded repr, never raising, with the values of secret-looking keys masked."""
 
@@ -84,6 +88,11 @@ class _SafeRepr(reprlib.Repr):
         self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 6
         self.maxstring = self.maxother = 60
         self.maxlong = 40
+
+    def repr_str(self, x: str, level: int) -> str:
+        # Redacted before it is cut: cutting first could leave a password without the URL
+        # around it that redact() recognises.
+        return super().repr_str(redact(x[:_REDACT_SPAN]), level)
 
     def repr_int(self, x: int, level: int) -> str:
         # repr() of an int of more than 4300 digits raises ValueError (CVE-2020-10735).

@@ -84,3 +84,8 @@ def test_ordinary_keys(key: object) -> None:
 def test_escape_controls_keeps_printable_text() -> None:
     assert escape_controls("AAPL: Quote not found — 株") == "AAPL: Quote not found — 株"
     assert escape_controls("a\r\nb") == "a\\r\\nb"
+
+
+def test_safe_repr_redacts_a_long_string_before_cutting_it() -> None:
+    message = "curl: (56) CONNECT via https://user:Qz0000@[::1]:3128 refused, " + "x" * 100
+    assert "Qz0000" not in safe_repr({"note": message}, limit=10_000)
