@@ -79,6 +79,6 @@ def create_provider(entry: ProviderSettings, *, timeout_s: float | None = None) 
         options.setdefault("timeout_s", timeout_s)
     try:
         provider: Provider = factory(**options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # an unknown option, or a value the adapter refuses
         raise ConfigError(f"providers[{entry.name}].options: {exc}") from exc
     return provider

@@ -796,3 +796,14 @@ def test_a_cross_field_error_names_the_env_variable_that_caused_it(
 def test_a_key_with_a_control_character_is_shown_escaped() -> None:
     message = config_error(provider_defaults={"\x1b[2J": 1})
     assert "unknown setting '\\x1b[2J'" in message and "\x1b" not in message
+
+
+@pytest.mark.parametrize("command", [["info", "AAPL"], ["health"]])
+def test_the_cli_answers_an_option_the_adapter_refuses_with_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    from resilient_provider.cli import main
+
+    config = write(tmp_path, "providers:\n  - {name: yahooquery, options: {chunk_size: 0}}\n")
+    assert main([*command, "--config", str(config)]) == 2  # was a ValueError traceback
+    err = capsys.readouterr().err
+    assert "providers[yahooquery].options: chunk_size must be >= 1" in err
