@@ -27,6 +27,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -182,7 +183,14 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = redact(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack_info"] = redact(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        text = json.dumps(entry, ensure_ascii=False, default=str)
+        # json leaves these raw: line breaks to str.splitlines() and most log shippers (NEL,
+        # U+2028, U+2029), and lone surrogates no UTF-8 stream can write. They occur only
+        # inside JSON strings here, where a \\u escape means the same character.
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+_JSON_UNSAFE = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
 
 
 def _utc_iso(created: float) -> str:

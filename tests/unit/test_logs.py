@@ -236,6 +236,19 @@ def test_other_libraries_records_and_tracebacks_are_one_text_line_each(
     assert "ValueError: bad\\n" in line
 
 
+def test_json_lines_stay_one_per_record_for_any_line_separator() -> None:
+    stream = io.BytesIO()
+    handler = logging.StreamHandler(io.TextIOWrapper(stream, encoding="utf-8"))
+    handler.setFormatter(JsonFormatter())
+    message = "a\u2028b\u2029c\x85d\ud800e\nf"
+    record = logging.LogRecord("somelib", logging.WARNING, __file__, 1, message, None, None)
+    handler.emit(record)  # a lone surrogate made the UTF-8 stream raise: a logging error
+    handler.flush()
+    text = stream.getvalue().decode("utf-8")
+    (line,) = text.splitlines()  # NEL, U+2028 and U+2029 would have split it
+    assert json.loads(line)["message"] == message
+
+
 def test_escaped_text_shows_what_it_holds() -> None:
     assert escape_controls("plain text: é, ü, 株") == "plain text: é, ü, 株"
     assert escape_controls("a\nb\tc\x1b\u2028\ud800") == "a\\nb\\tc\\x1b\\u2028\\ud800"
