@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import InvalidSymbolError
+from ..redaction import safe_repr
 from ..result import DataSource, FetchResult
 from ..symbols import normalize_symbol
 from ..threads import DaemonThreadPool
@@ -53,7 +54,7 @@ def plan_batch(items: Iterable[object]) -> BatchPlan:
     """
     if isinstance(items, str | bytes):
         raise InvalidSymbolError(
-            f"expected a list of symbols, got the single string {items!r:.60}; "
+            f"expected a list of symbols, got the single string {safe_repr(items, 60)}; "
             "wrap it in a list")
     try:
         iterator = iter(items)
@@ -66,7 +67,7 @@ def plan_batch(items: Iterable[object]) -> BatchPlan:
     for item in iterator:
         if not isinstance(item, Hashable):
             raise TypeError(f"symbols must be strings, got unhashable {type(item).__name__} "
-                            f"{item!r:.60}")
+                            f"{safe_repr(item, 60)}")
         if item in keys:
             continue
         keys[item] = None

@@ -435,3 +435,17 @@ def test_any_config_file_is_valid_or_a_config_error(tmp_path: Path) -> None:
 
     check()
     report("bad_input.config_files", **counts)
+
+
+def test_a_batch_holding_an_alias_bomb_is_refused_in_bounded_time() -> None:
+    bomb: list[Any] = ["lol"] * 10
+    for _ in range(8):  # 10**9 strings once expanded; before, the TypeError built its repr
+        bomb = [bomb] * 10
+    with ResilientProvider([ScriptedProvider("one")], cache=MemoryCache(),
+                           settings=fast_settings()) as facade:
+        started = time.perf_counter()
+        with pytest.raises(TypeError, match=r"unhashable list \[\[\["):
+            facade.batch_fetch(["AAPL", bomb])  # type: ignore[list-item]
+        took = time.perf_counter() - started
+    assert took < CALL_BOUND_S
+    report("bad_input.batch_bomb", leaves=10**9, seconds=round(took, 3))
