@@ -40,6 +40,7 @@ from ..conftest import fast_settings
 from .scale import report, scale
 
 EXAMPLES = scale(300, 5000)
+pytestmark = pytest.mark.timeout(scale(120, 1200))  # the long versions take minutes
 #: No single call may take longer than this (a hang, or work that grows with a bomb's expansion).
 CALL_BOUND_S = 10.0
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -37,6 +37,7 @@ from ..conftest import UNPACED_YAHOO, fast_settings
 from .scale import report, scale
 
 EXAMPLES = scale(300, 5000)
+pytestmark = pytest.mark.timeout(scale(120, 1200))  # the long versions take minutes
 fuzz = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow,
                                        HealthCheck.function_scoped_fixture])
