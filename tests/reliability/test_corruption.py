@@ -70,11 +70,12 @@ def garbage(db: Path, rng: random.Random) -> None:
 
 
 def garbage_pages(db: Path, rng: random.Random) -> None:
-    """Garbage over the middle pages: the file still opens, reads fail later."""
+    """Garbage over two whole middle pages: the file still opens, reads fail later. (Garbage
+    over part of a page can land in its free space, harmless and rightly not found.)"""
     pages = db.stat().st_size // 4096
     with db.open("r+b") as f:
-        f.seek(rng.randrange(pages // 3, pages * 2 // 3) * 4096 + 100)
-        f.write(rng.randbytes(2000))
+        f.seek(rng.randrange(pages // 3, pages * 2 // 3) * 4096)
+        f.write(rng.randbytes(2 * 4096))
 
 
 def wrong_schema(db: Path, rng: random.Random) -> None:
