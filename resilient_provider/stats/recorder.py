@@ -257,7 +257,8 @@ class RunRecorder:
         try:
             # By the real clock: other processes stamp their runs by it, and an injected
             # clock (a test's, a year ahead) would prune their running runs.
-            removed = self.store.prune(older_than=time.time() - self._settings.retention)
+            removed = self.store.prune(older_than=time.time() - self._settings.retention,
+                                         keep=self.stats.run_id)
         except sqlite3.Error as exc:
             log.warning("could not prune old statistics: %s", exc)
             return

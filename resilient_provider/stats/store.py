@@ -183,12 +183,13 @@ class StatsStore:
         with self._transaction() as db:
             db.execute("UPDATE runs SET ended_at = ? WHERE run_id = ?", (ended_at, run_id))
 
-    def prune(self, *, older_than: float) -> int:
-        """Delete the runs last heard of before epoch ``older_than``; return how many."""
+    def prune(self, *, older_than: float, keep: str | None = None) -> int:
+        """Delete the runs last heard of before epoch ``older_than``, except ``keep`` (the
+        pruning run itself, which may be stamped by an injected clock); return how many."""
         with self._transaction() as db:
             old = [row[0] for row in db.execute(
-                "SELECT run_id FROM runs WHERE COALESCE(ended_at, last_flush_at, started_at) < ?",
-                (older_than,))]
+                "SELECT run_id FROM runs WHERE COALESCE(ended_at, last_flush_at, started_at) < ?"
+                " AND run_id IS NOT ?", (older_than, keep))]
             for table in ("runs", *_RUN_TABLES):
                 db.executemany(f"DELETE FROM {table} WHERE run_id = ?", [(r,) for r in old])
         return len(old)
