@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 import subprocess
 import sys
 import textwrap
@@ -19,6 +17,7 @@ import pytest
 from resilient_provider import ResilientProvider
 from resilient_provider.cache import CacheEntry, DiskCache
 from resilient_provider.testing import FakeClock, ScriptedProvider
+from tests.conftest import mode_of
 
 from ...conftest import fast_settings
 
@@ -27,18 +26,8 @@ from ...conftest import fast_settings
 HOLD_S = 30
 
 
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.fixture(params=[0o022, 0o000, 0o277], ids=["umask-022", "umask-000", "umask-277"])
-def umask(request: pytest.FixtureRequest) -> Iterator[int]:
-    """The process umask during the test (restored after)."""
-    old = os.umask(request.param)
-    try:
-        yield int(request.param)
-    finally:
-        os.umask(old)
 
 
 def test_cache_directory_its_parents_and_database_files_are_user_only(tmp_path: Path,

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import os
-import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from resilient_provider import ResilientProvider
 from resilient_provider.stats.store import Flush, RunInfo, StatsStore
 from resilient_provider.testing import FakeClock, ScriptedProvider
-from tests.conftest import fast_settings
+from tests.conftest import fast_settings, mode_of
 
 YEAR_S = 365 * 86400.0
 
 
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.fixture(params=[0o022, 0o000, 0o277], ids=["umask-022", "umask-000", "umask-277"])
-def umask(request: pytest.FixtureRequest) -> Iterator[int]:
-    old = os.umask(request.param)
-    try:
-        yield int(request.param)
-    finally:
-        os.umask(old)
 
 
 def test_the_store_its_wal_and_its_new_parents_are_user_only(tmp_path: Path, umask: int) -> None:
