@@ -57,9 +57,17 @@ def test_a_thread_freed_takes_new_work_instead_of_a_new_thread_starting() -> Non
 
 
 def test_shutdown_cancels_queued_work_and_refuses_more() -> None:
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        started.set()
+        return release.wait(WAIT_S)
+
     pool = DaemonThreadPool(1)
-    busy = pool.submit(release.wait, WAIT_S)
+    busy = pool.submit(hold)
+    # Only once the worker runs it is the first call in flight, not queued: on a busy machine
+    # shutdown could otherwise cancel both.
+    assert started.wait(WAIT_S)
     queued = pool.submit(lambda: "never")
     pool.shutdown(wait=False, cancel_futures=True)
     with pytest.raises(CancelledError):
