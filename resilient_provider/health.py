@@ -16,7 +16,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -33,6 +32,7 @@ from .providers.registry import create_provider
 from .redaction import redact
 from .strategy.contract import check_info
 from .strategy.timeouts import CallRunner
+from .threads import DaemonThreadPool
 
 log = get_logger(__name__)
 
@@ -135,7 +135,7 @@ def check_health(settings: Settings | None = None, *,
     try:
         # Each worker waits at most timeout_s for its check: an overrunning check is left on
         # its (daemon) runner thread, so the pool always finishes in time.
-        with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="rp-health") as pool:
+        with DaemonThreadPool(len(checks), name="rp-health") as pool:
             futures = [pool.submit(_timed, runner, check, timeout_s, name, kind)
                        for name, kind, check in checks]
             results = tuple(future.result() for future in futures)
