@@ -130,7 +130,10 @@ class StatsStore:
     def __init__(self, path: str | Path, *, timeout_s: float = 10.0, create: bool = True) -> None:
         self.path = Path(path).expanduser()
         if not create and not self.path.is_file():
-            raise StatsStoreError(f"no statistics store at {self.path}")
+            what = "a directory" if self.path.is_dir() else "not a file"
+            raise StatsStoreError(f"no statistics store at {self.path}" if not
+                                  self.path.exists() else f"{self.path} is {what}, not a "
+                                  "statistics store")
         self._lock = threading.Lock()
         try:
             self._db = (open_for_writing(self.path, _SCHEMA, partial(self._connect, timeout_s))
@@ -139,6 +142,12 @@ class StatsStore:
                 self._db.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise StatsStoreError(f"{self.path} is not a usable statistics store: {exc}") from exc
+
+    def set_timeout(self, timeout_s: float) -> None:
+        """From now on, wait at most ``timeout_s`` for another writer's lock (a closing
+        flush bounded by what is left of its wait)."""
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {max(0, round(timeout_s * 1000))}")
 
     def _connect(self, timeout_s: float) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,

@@ -220,6 +220,19 @@ def test_a_missing_store_exits_2_and_is_not_created(tmp_path: Path,
     assert not missing.exists() and not missing.parent.exists()
 
 
+def test_a_directory_at_the_store_path_exits_2_and_is_left_where_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A reading command never moves anything aside: only a writer repairs the store.
+    directory = tmp_path / "stats.sqlite3"
+    (directory / "inside").mkdir(parents=True)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"stats: {{path: '{directory}'}}\n")
+    code, _, err = stats(capsys, "--config", str(config))
+    assert code == 2 and f"{directory} is a directory, not a statistics store" in err
+    assert (directory / "inside").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "stats.sqlite3"]
+
+
 def test_a_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("stats: {flush_interval_s: never}\n")
