@@ -35,7 +35,7 @@ import orjson
 
 from ..config import CacheSettings
 from ..logs import get_logger
-from .base import SCHEMA_VERSION, CacheBackend
+from .base import MAX_FUTURE_SKEW_S, SCHEMA_VERSION, CacheBackend
 
 log = get_logger(__name__)
 
@@ -180,7 +180,16 @@ class NotFoundCache:
         return self.store.get_not_found(symbols) if self.enabled and symbols else {}
 
     def is_current(self, entry: NotFoundEntry, now: float) -> bool:
-        """Whether ``entry`` was confirmed less than ``ttl_s`` before ``now``."""
+        """Whether ``entry`` was confirmed less than ``ttl_s`` before ``now``.
+
+        A stamp that cannot be a confirmation time (negative, or further in the future than
+        clock skew explains: what another process or a damaged disk may leave) is never
+        current, as :func:`~.base.stamp_problem` judges entries: it would otherwise keep the
+        symbol unasked for ever.
+        """
+        confirmed_at = entry.confirmed_at
+        if not 0 <= confirmed_at <= now + MAX_FUTURE_SKEW_S:  # NaN fails every comparison
+            return False
         return entry.age_s(now) < self.ttl_s
 
     def remember(self, confirmed: Mapping[str, str]) -> None:

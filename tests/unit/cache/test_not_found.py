@@ -173,6 +173,17 @@ def test_a_confirmation_is_current_for_ttl_s(clock: FakeClock) -> None:
     assert not negative.is_current(entry, clock() + DAY)
 
 
+@pytest.mark.parametrize("confirmed_at", [1e300, 10_000.0, float("nan")])
+def test_a_stamp_that_is_not_a_confirmation_time_is_never_current(clock: FakeClock,
+                                                                  confirmed_at: float) -> None:
+    # A row stamped far in the future (another process, a damaged disk) kept its symbol
+    # unasked for ever (issue 15); the same goes for a negative or NaN stamp.
+    negative = NotFoundCache(MemoryNotFoundStore(clock=clock), ttl_s=DAY, clock=clock)
+    assert not negative.is_current(row("NOSUCH", clock() + confirmed_at), clock())
+    assert not negative.is_current(row("NOSUCH", -5.0), clock())
+    assert negative.is_current(row("NOSUCH", clock() + 299), clock())  # clock skew is not
+
+
 def test_a_ttl_of_zero_reads_and_writes_nothing(clock: FakeClock) -> None:
     store = MemoryNotFoundStore(clock=clock)
     store.set_not_found([row("KEPT", clock())], keep_s=DAY)
