@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 from curl_cffi import requests as curl_requests
 
 from ..errors import ResilientProviderError
+from ..redaction import safe_repr
 from .gate import RequestGate
 from .yahoo_http import parse_retry_after, route_of_request
 
@@ -44,6 +45,18 @@ def request_route(url: str) -> str:
     return route_of_request((parts.hostname or "").lower(), parts.path, parse_qs(parts.query))[0]
 
 
+def checked_base_url(base_url: str | None) -> SplitResult | None:
+    """``base_url`` split, or None for none; ValueError naming it unless it is an http(s)
+    URL with a host (adapters check it when built, not at their first request)."""
+    if base_url is None:
+        return None
+    target = urlsplit(base_url) if isinstance(base_url, str) else None
+    if target is None or target.scheme not in ("http", "https") or not target.netloc:
+        raise ValueError("base_url must be an http(s) URL with a host, got "
+                         f"{safe_repr(base_url, limit=200)}")
+    return target
+
+
 class YahooSession(curl_requests.Session):  # type: ignore[type-arg]
     """A curl_cffi Session whose requests pass an upstream gate, with a timeout cap and an
     optional other base URL.
@@ -59,9 +72,7 @@ class YahooSession(curl_requests.Session):  # type: ignore[type-arg]
     def __init__(self, base_url: str | None = None, *, timeout_s: float | None = None,
                  gate: RequestGate | None = None, provider: str = "provider",
                  **session_kwargs: Any) -> None:
-        target = urlsplit(base_url) if base_url is not None else None
-        if target is not None and (target.scheme not in ("http", "https") or not target.netloc):
-            raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        target = checked_base_url(base_url)
         if timeout_s is not None and timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         super().__init__(**session_kwargs)

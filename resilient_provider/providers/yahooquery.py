@@ -41,7 +41,7 @@ from ..errors import (
 from ..symbols import normalize_symbols
 from .gate import RequestGate
 from .protocol import InfoOrError
-from .session import YahooSession
+from .session import YahooSession, checked_base_url
 from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
@@ -98,6 +98,7 @@ class YahooQueryProvider:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
         self.name = name
         self._given_session = session
+        checked_base_url(base_url)  # a bad one fails here, not at the first request
         self._base_url = base_url
         self._timeout_s = float(timeout_s)
         self._workers = LazyWorkers(max_workers, name=name)

@@ -38,7 +38,7 @@ from ..logs import get_logger
 from ..symbols import normalize_symbols
 from .gate import RequestGate
 from .protocol import InfoOrError
-from .session import YahooSession
+from .session import YahooSession, checked_base_url
 from .workers import LazyWorkers
 from .yahoo_http import (
     Transcript,
@@ -167,6 +167,7 @@ class YFinanceProvider:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         self.name = name
         self._session = session
+        checked_base_url(base_url)  # a bad one fails here, not at the first request
         self._base_url = base_url
         self._timeout_s = float(timeout_s)
         self._workers = LazyWorkers(max_workers, name=name)
