@@ -142,17 +142,27 @@ class RunRecorder:
             if self._thread is not threading.current_thread():
                 self._ended.wait(timeout=wait_s)
             return
+        give_up_at = time.monotonic() + wait_s
         try:
             if self._thread is not threading.current_thread():
                 self._inbox.put(_STOP)
                 self._thread.join(timeout=wait_s)
             with run_scope(self.stats.run_id):
                 self.report()  # the alerts that hold at the end are logged and stored too
-            with self._lock, run_scope(self.stats.run_id):
-                self._flush_locked()
-                self._end_run()
-                if self.store is not None:
-                    self.store.close()
+            # Bounded (exit passes a second): a tick's flush holds the lock at most the
+            # store's busy timeout, and the last flush is retried only until wait_s is up.
+            if self._lock.acquire(timeout=max(0.0, give_up_at - time.monotonic())):
+                try:
+                    with run_scope(self.stats.run_id):
+                        self._flush_locked(retry_until=give_up_at)
+                        self._end_run()
+                        if self.store is not None:
+                            self.store.close()
+                finally:
+                    self._lock.release()
+            else:
+                log.warning("statistics of run %s were not flushed at close: a flush was "
+                            "still waiting for the store after %gs", self.stats.run_id, wait_s)
             unregister(self)
         finally:
             self._ended.set()
@@ -192,7 +202,9 @@ class RunRecorder:
                 except Exception as exc:  # noqa: BLE001 - a tick must never kill the thread
                     log.warning("statistics tick failed: %s: %s", type(exc).__name__, exc)
 
-    def _flush_locked(self) -> bool:
+    def _flush_locked(self, *, retry_until: float | None = None) -> bool:
+        """Write one flush; a store busy with other writers is retried until monotonic
+        ``retry_until`` (the closing flush), else the flush waits for the next tick."""
         if self.store is None:
             return False
         now = self._clock()
@@ -207,12 +219,21 @@ class RunRecorder:
                       samples=_samples(delta),
                       alerts=[AlertRecord(a.name, a.provider, a.message, a.value, a.threshold)
                               for a in self._last_alerts])
-        try:
-            self.store.write(self.stats.run_id, flush)
-        except (sqlite3.Error, OSError) as exc:
-            log.warning("could not write statistics to %s (kept for the next flush): %s: %s",
-                        self.store.path, type(exc).__name__, exc)
-            return False
+        while True:
+            try:
+                if retry_until is not None:
+                    self.store.set_timeout(
+                        min(STORE_BUSY_TIMEOUT_S, max(0.0, retry_until - time.monotonic())))
+                self.store.write(self.stats.run_id, flush)
+                break
+            except (sqlite3.Error, OSError) as exc:
+                if (retry_until is not None and _is_busy(exc)
+                        and time.monotonic() + _BUSY_RETRY_S < retry_until):
+                    time.sleep(_BUSY_RETRY_S)  # real time: another process holds the lock
+                    continue
+                log.warning("could not write statistics to %s (kept for the next flush): "
+                            "%s: %s", self.store.path, type(exc).__name__, exc)
+                return False
         self._flushed = totals
         return True
 
@@ -230,7 +251,7 @@ class RunRecorder:
     def _open_store(self, settings: Settings) -> StatsStore | None:
         path = settings.stats_path()
         try:
-            return StatsStore(path)
+            return StatsStore(path, timeout_s=STORE_BUSY_TIMEOUT_S)
         except (StatsStoreError, OSError) as exc:
             log.warning("statistics will not be kept: cannot open %s: %s", path, exc)
             return None
@@ -285,6 +306,18 @@ def _samples(delta: Mapping[CounterKey, int]) -> list[Sample]:
                    percentile_of_buckets(buckets.get(name, {}), 95))
             for name in sorted(set(calls) | set(buckets))]
 
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying another connection holds the lock."""
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+#: Seconds a flush waits for other processes' flushes (each a few ms) before it is left for
+#: the next tick: short, so that a close (a second at exit) is never held by a tick's flush.
+STORE_BUSY_TIMEOUT_S = 1.0
+
+#: Seconds between tries of the closing flush while the store is busy.
+_BUSY_RETRY_S = 0.05
 
 #: What the tick thread's inbox carries besides nothing (a timeout: tick).
 _STOP = "stop"

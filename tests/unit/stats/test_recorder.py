@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -205,4 +206,46 @@ def test_a_facade_dropped_without_close_is_collected_and_its_run_ended(tmp_path:
     thread.join(timeout=10)
     assert not thread.is_alive()
     report = stored(path, run_id)
+    assert report["total_requests"] == 1 and report["ended_at"] is not None
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another process's writer in the middle of its transaction, as seen by the store."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_close_waits_for_a_busy_store_no_longer_than_asked(
+        make_facade: MakeFacade, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The closing flush used the store's 10 s busy timeout whatever the wait asked for, so
+    # exit (which asks for a second) could wait 10 s for another process's flush (issue 15).
+    path = tmp_path / "stats.sqlite3"
+    facade = make_facade(ScriptedProvider("one"), stats={"path": str(path)})
+    facade.fetch("A")
+    other = hold_write_lock(path)
+    try:
+        started = time.monotonic()
+        facade._recorder.close(wait_s=0.3)
+        took = time.monotonic() - started
+    finally:
+        other.rollback()
+        other.close()
+    assert took < 0.9  # 0.3 s asked for; well below the store's 1 s busy timeout
+    assert any("could not write statistics" in r.getMessage() for r in caplog.records)
+
+
+def test_a_closing_flush_is_retried_while_another_writer_finishes(
+        make_facade: MakeFacade, tmp_path: Path) -> None:
+    path = tmp_path / "stats.sqlite3"
+    facade = make_facade(ScriptedProvider("one"), stats={"path": str(path)})
+    facade.fetch("A")
+    other = hold_write_lock(path)
+    releaser = threading.Timer(0.2, lambda: (other.rollback(), other.close()))
+    releaser.start()
+    try:
+        facade._recorder.close(wait_s=5.0)
+    finally:
+        releaser.join()
+    report = stored(path, facade.run_id)
     assert report["total_requests"] == 1 and report["ended_at"] is not None
