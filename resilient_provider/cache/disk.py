@@ -17,7 +17,6 @@ own (:func:`~.base.not_found_key`), which no read of entries asks for.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,9 +34,9 @@ from .base import (
     encode_entry,
     not_found_key,
 )
-from .disk_open import open_private_cache
-from .disk_repair import damage_of, is_corruption, move_aside
-from .disk_rows import read_rows, stored_keys
+from .disk_open import open_repaired_cache
+from .disk_rows import read_rows, remove_orphaned_files, stored_keys
+from .group_commit import GroupCommit
 from .json_disk import JsonOnlyDisk, RefusedRowError
 from .not_found import NotFoundEntry, decode_not_found, encode_not_found
 
@@ -101,7 +100,13 @@ class DiskCache:
         self._open_timeout_s = open_timeout_s
         self._queue_s = queue_s
         self._write_lock = threading.RLock()
-        self._cache = self._open()
+        self._writes = GroupCommit(self._write_lock, self._commit, busy=(diskcache.Timeout,))
+        # diskcache's settings pinned so a setting stored by another opener cannot put every
+        # read on its slower, locking path (statistics and usage-based eviction write on get).
+        self._cache = open_repaired_cache(
+            self._directory, open_timeout_s=open_timeout_s, timeout=timeout_s,
+            disk=JsonOnlyDisk, size_limit=size_limit_bytes,
+            eviction_policy="least-recently-stored", statistics=0)
 
     @property
     def directory(self) -> Path:
@@ -112,7 +117,9 @@ class DiskCache:
         """The entry for ``symbol``, or None (also for an unreadable row, which is deleted)."""
         key = cache_key(symbol)
         try:
-            return self._load(key)
+            waiting = self._writes.pending_many([key])
+            raw = waiting[key][0] if waiting else self._cache.get(key)
+            return None if raw is None else self._entry(raw)
         except RefusedRowError as exc:
             self._drop(key, exc)
             return None
@@ -122,7 +129,7 @@ class DiskCache:
         :data:`.disk_rows.READ_BATCH` keys per query)."""
         wanted = {cache_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
         found: dict[str, CacheEntry] = {}
-        for key, raw in self._read(list(wanted)).items():
+        for key, raw in self._read_with_pending(list(wanted)).items():
             try:
                 found[wanted[key]] = self._entry(raw)
             except RefusedRowError as exc:
@@ -135,32 +142,37 @@ class DiskCache:
 
         Raises:
             TypeError: ``data`` holds something JSON cannot represent (orjson's error).
-            diskcache.Timeout: the database stayed locked by other writers.
+            OSError, sqlite3.Error: the write failed (the entry stays pending: see
+                :meth:`set_many`).
         """
-        entry = CacheEntry(data=dict(data), fetched_at=fetched_at, provider=provider)
-        raw = encode_entry(entry)
-        with self._writing():
-            self._cache.set(cache_key(symbol), raw, expire=self._ttl_s)
+        self.set_many({symbol: CacheEntry(data=dict(data), fetched_at=fetched_at,
+                                          provider=provider)})
 
     def set_many(self, entries: Mapping[str, CacheEntry]) -> None:
-        """Store several entries in one transaction: all of them or, on an error, none."""
-        # Encode first so a bad entry fails before the write lock is taken.
-        rows = [(cache_key(symbol), encode_entry(entry)) for symbol, entry in entries.items()]
-        if len(rows) <= 1:  # one row: diskcache's own set is atomic, without an outer lock
-            for key, raw in rows:
-                with self._writing():
-                    self._cache.set(key, raw, expire=self._ttl_s)
-            return
-        with self._transaction():
-            for key, raw in rows:
-                self._cache.set(key, raw, expire=self._ttl_s)
+        """Store several entries in one transaction: all of them or, on an error, none.
+
+        Written by this thread, or, while another thread of this process writes, by that one
+        before it lets go of the cache (:mod:`.group_commit`): either way this process reads
+        them back at once. A write that finds the database locked by other processes keeps
+        them pending for the next write (or :meth:`close`) instead of failing.
+
+        Raises:
+            TypeError: an entry holds something JSON cannot represent (nothing is stored).
+            OSError, sqlite3.Error: the write failed otherwise (a full disk); the entries stay
+                pending, up to :data:`.group_commit.MAX_PENDING_ROWS`.
+        """
+        # Encode first so a bad entry fails before anything is queued.
+        rows = {cache_key(symbol): (encode_entry(entry), self._ttl_s)
+                for symbol, entry in entries.items()}
+        if rows:
+            self._writes.submit(rows)
 
     def get_not_found(self, symbols: Sequence[str]) -> dict[str, NotFoundEntry]:
         """Negative-cache rows of those ``symbols`` that have a readable one (see
         :mod:`.not_found`), read as :meth:`get_many` reads entries."""
         wanted = {not_found_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
         found: dict[str, NotFoundEntry] = {}
-        for key, raw in self._read(list(wanted)).items():
+        for key, raw in self._read_with_pending(list(wanted)).items():
             row = decode_not_found(raw)
             if row is None or row.symbol != wanted[key]:
                 self._drop(key, RefusedRowError("not a negative-cache row"))
@@ -170,37 +182,42 @@ class DiskCache:
 
     def set_not_found(self, entries: Sequence[NotFoundEntry], *, keep_s: float) -> None:
         """Store negative-cache rows in one transaction, each kept ``keep_s`` seconds."""
-        rows = [(not_found_key(entry.symbol), encode_not_found(entry)) for entry in entries]
-        if not rows:
-            return
-        with self._transaction():
-            for key, raw in rows:
-                self._cache.set(key, raw, expire=keep_s)
+        rows = {not_found_key(entry.symbol): (encode_not_found(entry), keep_s)
+                for entry in entries}
+        if rows:
+            self._writes.submit(rows)  # as entries are written: see set_many
 
     def delete_not_found(self, symbols: Sequence[str]) -> None:
         """Remove the negative-cache rows of ``symbols``, in one transaction."""
         if not symbols:
             return
+        keys = [not_found_key(symbol) for symbol in symbols]
         with self._transaction():
-            for symbol in symbols:
-                self._cache.delete(not_found_key(symbol))
+            self._writes.discard(keys)
+            for key in keys:
+                self._cache.delete(key)
 
     def delete(self, symbol: str) -> bool:
         """Remove the entry for ``symbol``; True if there was one."""
+        key = cache_key(symbol)
         with self._writing():
-            return bool(self._cache.delete(cache_key(symbol)))
+            pending = bool(self._writes.pending_many([key]))
+            self._writes.discard([key])
+            return bool(self._cache.delete(key)) or pending
 
     def clear(self) -> None:
         """Remove every row (negative-cache rows too), including any this cache would refuse
         to read."""
         with self._writing():
+            self._writes.discard()
             self._cache.clear()
 
     def prune(self, *, older_than: float) -> int:
         """Remove entries fetched (negative-cache rows confirmed) before epoch ``older_than``,
         expired rows and unreadable ones.
 
-        Returns how many rows were removed in all.
+        Value files no row points at (an older version's, killed mid-write) are deleted too
+        (:func:`.disk_rows.remove_orphaned_files`). Returns how many rows were removed in all.
         """
         with self._writing():
             removed = int(self._cache.expire())
@@ -217,10 +234,20 @@ class DiskCache:
                         continue
                     if written_at is not None and written_at < older_than:
                         removed += int(bool(self._cache.delete(key)))
+        files = remove_orphaned_files(self._cache)
+        if files:
+            log.info("removed %d orphaned value files (an older version's) from %s", files,
+                     self._directory)
         return removed
 
     def close(self) -> None:
-        """Close this thread's database connection (diskcache reopens one if used again)."""
+        """Write the entries still pending (waiting up to ``queue_s`` for the lock) and close
+        this thread's database connection (diskcache reopens one if used again)."""
+        failure = self._writes.write_pending(wait_s=self._queue_s)
+        left = self._writes.waiting
+        if left:
+            log.warning("closing %s with %d cache writes not stored (%s)", self._directory,
+                        left, failure or "the database stayed locked")
         self._cache.close()
 
     def __repr__(self) -> str:
@@ -236,25 +263,36 @@ class DiskCache:
         with self._writing(), disk.deferring_removals(), self._cache.transact():
             yield
 
+    def _commit(self, rows: Mapping[str, tuple[bytes, float | None]]) -> None:
+        """Write ``rows`` (the group commit's batch; the write lock is held): one row by
+        diskcache's own atomic ``set``, more in one transaction."""
+        if len(rows) == 1:
+            [(key, (raw, expire))] = rows.items()
+            self._cache.set(key, raw, expire=expire)
+            return
+        disk: JsonOnlyDisk = self._cache.disk
+        with disk.deferring_removals(), self._cache.transact():
+            for key, (raw, expire) in rows.items():
+                self._cache.set(key, raw, expire=expire)
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """Hold this cache's write lock (:class:`diskcache.Timeout` after ``queue_s``).
+        """Hold this cache's write lock (:class:`diskcache.Timeout` after ``queue_s``) for a
+        delete, a clear, a prune or negative-cache rows; entries left pending meanwhile by
+        other threads are written before it is released (:mod:`.group_commit`).
 
         Threads of one process queue here rather than in SQLite, whose busy handler polls
-        with sleeps that grow to 100 ms: 16 writing threads could then miss a short timeout
-        behind each other. Reentrant: an unreadable row is dropped inside a prune.
+        with sleeps that grow to 100 ms. Reentrant: an unreadable row is dropped inside a
+        prune.
         """
         if not self._write_lock.acquire(timeout=self._queue_s):
             raise diskcache.Timeout(f"{self._directory}: no write turn within {self._queue_s}s")
         try:
-            yield
+            with self._writes.holding():
+                yield
         finally:
             self._write_lock.release()
-
-    def _load(self, key: str) -> CacheEntry | None:
-        """The entry under ``key`` or None; :class:`RefusedRowError` for an unreadable row."""
-        raw = self._cache.get(key)
-        return None if raw is None else self._entry(raw)
+        self._writes.write_pending()  # rows left while the lock was being let go
 
     def _written_at(self, key: str) -> float | None:
         """When the row under ``key`` was fetched (an entry) or confirmed (a negative-cache
@@ -276,6 +314,15 @@ class DiskCache:
         for key, reason in refused.items():
             self._drop(key, reason)
         return found
+
+    def _read_with_pending(self, keys: list[str]) -> dict[str, bytes]:
+        """:meth:`_read`, with the rows this process has yet to write taking precedence."""
+        stored = self._read(keys)
+        waiting = self._writes.pending_many(keys)
+        if not waiting:
+            return stored
+        stored.update({key: raw for key, (raw, _) in waiting.items()})
+        return {key: stored[key] for key in keys if key in stored}
 
     @staticmethod
     def _entry(raw: bytes) -> CacheEntry:
@@ -300,31 +347,3 @@ class DiskCache:
     def _keys(self) -> list[str]:
         """Every ``str`` key stored (see :func:`.disk_rows.stored_keys`)."""
         return stored_keys(self._cache)
-
-    # -- opening ----------------------------------------------------------------------------
-
-    def _open(self) -> diskcache.Cache:
-        """Open the cache, first moving a damaged directory aside."""
-        problem = self._damage()
-        if problem is None:
-            try:
-                return self._open_cache()
-            except sqlite3.DatabaseError as exc:
-                if not is_corruption(exc):
-                    raise
-                problem = str(exc)
-        move_aside(self._directory, problem)
-        return self._open_cache()
-
-    def _open_cache(self) -> diskcache.Cache:
-        # Pinned so a setting stored by another opener cannot put every read on diskcache's
-        # slower, locking path (statistics and usage-based eviction write on each get).
-        return open_private_cache(self._directory, open_timeout_s=self._open_timeout_s,
-                                  timeout=self._timeout_s, disk=JsonOnlyDisk,
-                                  size_limit=self._size_limit_bytes,
-                                  eviction_policy="least-recently-stored", statistics=0)
-
-    def _damage(self) -> str | None:
-        """Why the database on disk is unusable, or None when it is sound or absent."""
-        return damage_of(self._directory)
-

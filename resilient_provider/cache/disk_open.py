@@ -1,6 +1,7 @@
 """Opening diskcache in a directory only its user can read, without waiting long on a lock.
 
-The directory (and any missing parent) is created 0o700 and the database 0o600 (its ``-wal``
+A damaged database is moved aside whole first (:func:`open_repaired_cache`). The directory
+(and any missing parent) is created 0o700 and the database 0o600 (its ``-wal``
 and ``-shm`` take its mode), whatever the umask. Opening writes diskcache's settings, and
 diskcache retries a locked database for 60 s there whatever its ``timeout``:
 :class:`BoundedOpenCache` bounds that wait, so a cache held by another process fails to open
@@ -20,6 +21,23 @@ from diskcache.core import DBNAME
 
 from ..private_files import make_private_dirs
 from ..sqlite_repair import create_database
+from .disk_repair import damage_of, is_corruption, move_aside
+
+
+def open_repaired_cache(directory: Path, *, open_timeout_s: float,
+                        **settings: Any) -> diskcache.Cache:
+    """:func:`open_private_cache`, first moving a damaged directory aside (see
+    :mod:`.disk_repair`): found damaged on disk, or when SQLite says so while opening."""
+    problem = damage_of(directory)
+    if problem is None:
+        try:
+            return open_private_cache(directory, open_timeout_s=open_timeout_s, **settings)
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            problem = str(exc)
+    move_aside(directory, problem)
+    return open_private_cache(directory, open_timeout_s=open_timeout_s, **settings)
 
 
 def open_private_cache(directory: Path, *, open_timeout_s: float,

@@ -9,6 +9,7 @@ iteration. These run the queries themselves.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import diskcache
 
@@ -52,3 +53,29 @@ def stored_keys(cache: diskcache.Cache) -> list[str]:
     """Every ``str`` key stored, read straight from diskcache's table."""
     rows = cache._sql("SELECT key FROM Cache WHERE raw = 1").fetchall()
     return [key for (key,) in rows if isinstance(key, str)]
+
+
+#: Seconds a value file no row points at is left alone before :func:`remove_orphaned_files`
+#: deletes it: an older version's writer creates the file just before the row that points at it.
+ORPHAN_GRACE_S = 3600.0
+
+
+def remove_orphaned_files(cache: diskcache.Cache, *, now: float | None = None) -> int:
+    """Delete the value files under the cache's directory that no row points at (left by an
+    older version killed between writing a file and committing its row) and are older than
+    :data:`ORPHAN_GRACE_S`; how many were deleted. This version writes no value files."""
+    directory = Path(cache.directory)
+    referenced = {name for (name,) in cache._sql(
+        "SELECT filename FROM Cache WHERE filename IS NOT NULL").fetchall()}
+    cutoff = (time.time() if now is None else now) - ORPHAN_GRACE_S
+    removed = 0
+    for path in directory.glob("*/*/*.val"):  # diskcache's layout: ab/cd/<random>.val
+        relative = path.relative_to(directory).as_posix()
+        try:
+            if relative in referenced or path.is_symlink() or path.stat().st_mtime > cutoff:
+                continue
+            path.unlink()
+        except OSError:
+            continue  # gone meanwhile, or not ours to delete: left as it is
+        removed += 1
+    return removed

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from diskcache.core import MODE_BINARY, MODE_PICKLE, MODE_RAW
 
 import resilient_provider
-from resilient_provider.cache import CacheEntry, DiskCache, cache_key
+from resilient_provider.cache import CacheEntry, DiskCache, cache_key, disk_open
 from resilient_provider.cache.base import encode_entry
 from resilient_provider.cache.json_disk import JsonOnlyDisk, RefusedRowError
 
@@ -122,7 +123,16 @@ def test_failed_set_many_keeps_the_value_file_it_would_have_replaced(
                        "MSFT": CacheEntry({"p": 2}, 200.0, "new")})
     monkeypatch.undo()
     assert (cache_dir / filename).exists()
-    assert disk.get("AAPL") == CacheEntry(BIG, 100.0, "old")
+    other = DiskCache(cache_dir)  # another process's view: what is on disk
+    try:
+        assert other.get("AAPL") == CacheEntry(BIG, 100.0, "old")
+    finally:
+        other.close()
+    # The failed entries stay pending here and go with the next write.
+    assert disk.get("AAPL") == CacheEntry({"p": 2}, 200.0, "new")
+    disk.set("IBM", {"p": 3}, fetched_at=300.0, provider="new")
+    assert stored_row(cache_dir, cache_key("MSFT")) is not None
+    assert not (cache_dir / filename).exists()  # replaced, once the write committed
 
 
 def test_replaced_value_file_is_deleted_once_set_many_commits(disk: DiskCache,
@@ -132,6 +142,23 @@ def test_replaced_value_file_is_deleted_once_set_many_commits(disk: DiskCache,
                    "MSFT": CacheEntry({"p": 2}, 200.0, "new")})
     assert not (cache_dir / filename).exists()
     assert disk.get("AAPL") == CacheEntry({"p": 2}, 200.0, "new")
+
+
+def test_prune_deletes_old_value_files_no_row_points_at(disk: DiskCache, cache_dir: Path) -> None:
+    # An older version killed between writing a value file and committing its row left the
+    # file behind for ever (103 orphans in 36 kills, issue 15).
+    kept = plant_value_file(cache_dir, "AAPL", BIG)
+    orphan, young = cache_dir / "ab" / "cd" / "orphan.val", cache_dir / "ab" / "ef" / "young.val"
+    for path in (orphan, young):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"x")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(orphan, (hours_ago, hours_ago))
+    os.utime(cache_dir / kept, (hours_ago, hours_ago))
+    disk.prune(older_than=0.0)
+    assert not orphan.exists()
+    assert young.exists()  # may be an older writer's, about to be pointed at by its row
+    assert disk.get("AAPL") == CacheEntry(BIG, 100.0, "old")  # a file a row points at stays
 
 
 def test_large_entry_round_trips(disk: DiskCache) -> None:
@@ -381,7 +408,7 @@ def test_garbage_that_opens_fine_is_caught_by_quick_check(cache_dir: Path,
 def test_corruption_diskcache_reports_on_open_moves_the_cache_aside(
         cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     not_a_database(cache_dir)
-    monkeypatch.setattr(DiskCache, "_damage", lambda self: None)  # skip the check before opening
+    monkeypatch.setattr(disk_open, "damage_of", lambda directory: None)  # no check before opening
     DiskCache(cache_dir).close()
     assert len(list(tmp_path.glob("cache.corrupt-*"))) == 1
 
