@@ -95,10 +95,13 @@ class AdaptiveRate:
             if measured is not None:
                 base = min(base, measured)
                 self._ceiling = base
-            elif self._ceiling is None:
-                self._ceiling = base
-            # else: too few successes to measure anything (a lone probe answered between the
-            # 429s of a storm, say): the limit last measured stands. Taking the storm's cut
+            elif self._ceiling is None or base >= self.settings.decrease_factor * self._ceiling:
+                # Too few successes to measure (the first 429 soon after a cool-down, say):
+                # the rate that drew it stands for the limit. Keeping the last measure then
+                # sent the rate back above the limit after every cut (14% 429s at 5/s).
+                self._ceiling = min(base, self._ceiling or math.inf)
+            # else: the rate was far below the limit last measured, cut by a storm, and a
+            # lone probe answered between its 429s: that limit stands. Taking the storm's cut
             # rate for the limit left the rate crawling at 0.55/s for a minute after a storm.
         self.rate = self._bounded(base * self.settings.decrease_factor)
         self.min_seen = min(self.min_seen, self.rate)
