@@ -10,6 +10,7 @@ What lives where:
   :class:`HealthSettings`, :class:`LoggingSettings`.
 * :mod:`.upstreams` -- :class:`UpstreamSettings`: the shared request budget of an upstream
   (the host providers talk to; :data:`YAHOO_UPSTREAM` for the built-in adapters).
+* :mod:`.shared` -- :class:`SharedSettings`: fleet mode (state shared through Redis).
 * :mod:`.types` -- value types shared by the models: :data:`Duration` with
   :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
 * :mod:`.loading` -- reads hostile input safely before pydantic sees it: the YAML file (size,
@@ -33,6 +34,7 @@ from .settings import (
     RetrySettings,
     Settings,
 )
+from .shared import SharedSettings
 from .types import Duration, format_duration, parse_duration
 from .upstreams import YAHOO_UPSTREAM, UpstreamSettings
 
@@ -51,6 +53,7 @@ __all__ = [
     "ProviderSettings",
     "RetrySettings",
     "Settings",
+    "SharedSettings",
     "StatsSettings",
     "UpstreamSettings",
     "format_duration",

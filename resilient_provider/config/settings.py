@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..redaction import safe_repr
 from . import loading, messages
 from .monitoring import HealthSettings, LoggingSettings, StatsSettings
+from .shared import SharedSettings
 from .types import Duration, FrozenModel, freeze, usable_path
 from .upstreams import YAHOO_UPSTREAM, UpstreamSettings
 
@@ -165,6 +166,7 @@ class Settings(BaseSettings):
     stats: StatsSettings = Field(default_factory=StatsSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    shared: SharedSettings = Field(default_factory=SharedSettings)
 
     def upstream(self, name: str) -> UpstreamSettings:
         """The budget settings of upstream ``name`` (defaults for one not configured)."""

@@ -160,6 +160,8 @@ def test_json_dump_validates_back_to_equal_settings() -> None:
     s = Settings(cache={"path": "/tmp/x", "fresh_for": "1h"}, providers=["yahooquery"])
     dumped = s.model_dump(mode="json")
     assert dumped["cache"]["path"] == "/tmp/x"
+    assert dumped["shared"]["redis_url"] == "**********"  # a secret: never dumped
+    dumped["shared"]["redis_url"] = s.shared.redis_url.get_secret_value()
     assert Settings(**dumped) == s
 
 
