@@ -20,6 +20,7 @@ from .progress import progress_bar
 from .providers.protocol import Provider
 from .providers.registry import create_provider
 from .result import FetchResult
+from .shared.fleet import open_fleet
 from .stats import ReliabilityReport, ReliabilityStats
 from .stats.recorder import RunRecorder
 from .strategy.batch import BatchPlan, plan_batch
@@ -68,6 +69,8 @@ class ResilientProvider(AsyncTwins):
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
+        # Fleet mode (settings.shared): None when off. Its parts stand in for local ones below.
+        self.fleet = open_fleet(self.settings)
         self._clock: Callable[[], float] = clock if clock is not None else time.time
         sleep: Callable[[float], None] = getattr(self._clock, "sleep", time.sleep)
         self._owned: list[Provider | CacheBackend] = []
@@ -109,7 +112,8 @@ class ResilientProvider(AsyncTwins):
         self._coalescer = Coalescer()
         self._engine = Engine(self._cascade, self._coalescer, self.settings, stats=self.stats,
                               not_found=open_not_found(cache, self.settings.cache,
-                                                       clock=self._clock))
+                                                       clock=self._clock),
+                              fleet_walk=self.fleet.walk() if self.fleet is not None else None)
         # The async twins' threads (built on first use): daemon threads, see facade_async.
         self._executor: DaemonThreadPool | None = None
         self._lock = threading.Lock()
@@ -275,6 +279,8 @@ class ResilientProvider(AsyncTwins):
                 part.close()
             except Exception as exc:  # noqa: BLE001 - closing one part must not stop the rest
                 log.warning("closing %r failed: %s: %s", part, type(exc).__name__, exc)
+        if self.fleet is not None:
+            self.fleet.close()
 
     def __enter__(self) -> Self:
         return self

@@ -52,9 +52,11 @@ class Cascade:
         self._stats = stats
         self._freshness = FreshnessRule.from_settings(settings.cache)
 
-    def serve_fresh(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+    def serve_fresh(self, symbols: Sequence[str], *,
+                    record: bool = True) -> dict[str, FetchResult]:
         """Answers for those of ``symbols`` that have a fresh cache entry, from one ``get_many``;
-        the others are left out. No provider is called (the read-through of a request)."""
+        the others are left out. No provider is called (the read-through of a request).
+        ``record=False`` leaves counting them as requests to the caller (as for :meth:`walk`)."""
         started = time.perf_counter()
         cached = self._cache_get(symbols)
         now = self._clock()
@@ -66,7 +68,7 @@ class Cascade:
                     symbol=symbol, source=DataSource.CACHE_FRESH, data=entry.data,
                     provider=entry.provider, fetched_at=entry.fetched_at,
                     age_s=entry.age_s(now), latency_ms=latency_ms, attempts=_READ_THROUGH)
-        if served:
+        if served and record:
             self._stats.record_request(DataSource.CACHE_FRESH, len(served))
         return served
 

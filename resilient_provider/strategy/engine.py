@@ -45,6 +45,10 @@ _PACED_CHUNKS_AT_ONCE = 2
 #: One step of the chain for distinct symbols: a whole walk, or a walk without read-through.
 Step = Callable[[Sequence[str]], dict[str, FetchResult]]
 
+#: Makes the fleet-wide walk from the cascade's ``walk`` and ``serve_fresh``.
+FleetWalk = Callable[[Callable[..., dict[str, FetchResult]], Callable[..., dict[str, FetchResult]]],
+                     Callable[..., dict[str, FetchResult]]]
+
 
 class Engine:
     """Answers requests for distinct, normalised symbols through ``cascade``.
@@ -56,8 +60,13 @@ class Engine:
     """
 
     def __init__(self, cascade: Cascade, coalescer: Coalescer, settings: Settings, *,
-                 stats: ReliabilityStats, not_found: NotFoundCache) -> None:
+                 stats: ReliabilityStats, not_found: NotFoundCache,
+                 fleet_walk: FleetWalk | None = None) -> None:
         self._cascade = cascade
+        # The walk of the chain: the cascade's, or (fleet mode) one claiming each symbol
+        # fleet-wide first (resilient_provider.shared.single_flight).
+        self._walk = fleet_walk(cascade.walk, cascade.serve_fresh) if fleet_walk is not None \
+            else cascade.walk
         self._coalescer = coalescer
         self._refreshing = Coalescer()  # refresh requests share walks only with each other
         self._stats = stats
@@ -95,7 +104,7 @@ class Engine:
             results, with_rows = self._up_front(plan.symbols, refresh=refresh)
             progress.advance(len(results))
             tail = BatchTail()
-            walk = partial(self._cascade.walk, skip_backoff=tail.reached, record=False)
+            walk = partial(self._walk, skip_backoff=tail.reached, record=False)
             todo = [s for s in plan.symbols if s not in results]
             workers, chunks = self._chunking(todo)
             joined: dict[str, bool] = {}
@@ -129,7 +138,7 @@ class Engine:
         answered, with_rows = self._up_front(symbols, refresh=refresh)
         rest = [s for s in symbols if s not in answered]
         if rest:
-            walked = self._cascade.walk(rest)
+            walked = self._walk(rest)
             self._known_unknowns.learn(walked, with_rows=with_rows)
             answered.update(walked)
         return {symbol: answered[symbol] for symbol in symbols}

@@ -1,0 +1,171 @@
+"""Fleet-wide single-flight: a symbol one worker fetches is waited for by the others; a dead
+worker's claim expires and a waiter takes over; Redis down means every worker walks alone."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from resilient_provider import DataSource, FetchResult, ResilientProvider, Settings
+from resilient_provider.cache import MemoryCache
+from resilient_provider.providers.protocol import InfoOrError
+from resilient_provider.shared.link import RedisLink
+from resilient_provider.shared.single_flight import FleetSingleFlight
+from resilient_provider.testing import make_info
+from tests.redis_server import RedisServer
+
+from .conftest import shared_settings
+
+
+class CountingProvider:
+    """Answers every symbol, after ``gate`` opens (if given); counts the symbols asked."""
+
+    def __init__(self, name: str = "p", gate: threading.Event | None = None,
+                 latency_s: float = 0.0) -> None:
+        self.name = name
+        self.gate = gate
+        self.latency_s = latency_s
+        self.asked: list[str] = []
+        self.entered = threading.Event()
+        self._lock = threading.Lock()
+
+    def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
+        with self._lock:
+            self.asked.extend(symbols)
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(10)
+        if self.latency_s:
+            time.sleep(self.latency_s)  # real time: another worker is waiting on Redis's clock
+        return {s: make_info(s) for s in symbols}
+
+    def close(self) -> None:
+        pass
+
+
+def worker(provider: CountingProvider, cache: MemoryCache, url: str, prefix: str,
+           **shared: Any) -> ResilientProvider:
+    """One worker of a fleet: its own façade, the fleet's cache and Redis."""
+    settings = Settings(providers=[], stats={"enabled": False}, deadline_s=10,
+                        upstreams={"yahoo": {"enabled": False}},
+                        shared=shared_settings(url, prefix, cache="off", budgets=False,
+                                               breakers=False, **shared))
+    return ResilientProvider([provider], cache=cache, settings=settings)
+
+
+@pytest.fixture
+def cache() -> MemoryCache:
+    return MemoryCache()
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, key_prefix: str, cache: MemoryCache
+         ) -> Iterator[tuple[CountingProvider, CountingProvider, ResilientProvider,
+                             ResilientProvider]]:
+    gate = threading.Event()
+    first, second = CountingProvider(gate=gate), CountingProvider()
+    one = worker(first, cache, redis_server.unix_url, key_prefix)
+    two = worker(second, cache, redis_server.unix_url, key_prefix)
+    try:
+        yield first, second, one, two
+    finally:
+        gate.set()
+        one.close()
+        two.close()
+
+
+def test_a_symbol_another_worker_fetches_is_waited_for_not_fetched_again(
+        pair: tuple[CountingProvider, CountingProvider, ResilientProvider,
+                    ResilientProvider]) -> None:
+    first, second, one, two = pair
+    answers: dict[str, FetchResult] = {}
+    leader = threading.Thread(target=lambda: answers.update(one=one.fetch("AAA")))
+    leader.start()
+    assert first.entered.wait(10)  # the first worker holds AAA's lease, in its provider call
+    follower = threading.Thread(target=lambda: answers.update(two=two.fetch("AAA")))
+    follower.start()
+    time.sleep(0.15)  # real time: the follower polls the lease meanwhile
+    assert "two" not in answers
+    assert first.gate is not None
+    first.gate.set()
+    leader.join(10)
+    follower.join(10)
+    assert answers["one"].source is DataSource.PRIMARY
+    assert answers["two"].source is DataSource.CACHE_FRESH
+    assert answers["two"].data == answers["one"].data
+    assert (first.asked, second.asked) == (["AAA"], [])
+
+
+def test_a_dead_workers_claim_expires_and_a_waiter_fetches_itself(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    dead = FleetSingleFlight(RedisLink(shared_settings(redis_server.unix_url, key_prefix)),
+                             lease_s=0.3)
+    assert dead.claim(["AAA"]) == (["AAA"], [])
+    dead.close()  # it dies holding the lease: no renewal, no release
+    provider = CountingProvider()
+    alive = worker(provider, cache, redis_server.unix_url, key_prefix, lease_s=0.3)
+    try:
+        started = time.monotonic()
+        result = alive.fetch("AAA")
+        waited = time.monotonic() - started
+    finally:
+        alive.close()
+    assert result.source is DataSource.PRIMARY and provider.asked == ["AAA"]
+    assert 0.1 < waited < 0.3 + 1.0  # the lease's end, not the deadline
+
+
+def test_a_live_leaders_lease_is_renewed_past_lease_s(redis_server: RedisServer,
+                                                       key_prefix: str) -> None:
+    link = RedisLink(shared_settings(redis_server.unix_url, key_prefix))
+    leader, other = FleetSingleFlight(link, lease_s=0.3), FleetSingleFlight(link, lease_s=0.3)
+    try:
+        assert leader.claim(["AAA"]) == (["AAA"], [])
+        time.sleep(0.6)  # twice the lease: renewed meanwhile (real time, Redis's clock)
+        assert other.claim(["AAA"]) == ([], ["AAA"])
+        leader.release(["AAA"])
+        assert other.wait(["AAA"], 1.0) == ["AAA"]
+        assert other.claim(["AAA"]) == (["AAA"], [])
+    finally:
+        leader.close()
+        other.close()
+
+
+def test_concurrent_batches_of_two_workers_fetch_each_symbol_about_once(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    symbols = [f"S{i:03d}" for i in range(60)]
+    providers = [CountingProvider(latency_s=0.01), CountingProvider(latency_s=0.01)]
+    workers = [worker(p, cache, redis_server.unix_url, key_prefix) for p in providers]
+    results: list[dict[str, FetchResult]] = [{}, {}]
+    try:
+        threads = [threading.Thread(target=lambda i=i: results[i].update(
+            workers[i].batch_fetch(symbols, progress=False))) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for one in workers:
+            one.close()
+    asked = providers[0].asked + providers[1].asked
+    assert all(r.source is not DataSource.ERROR for part in results for r in part.values())
+    assert len(results[0]) == len(results[1]) == len(symbols)
+    assert len(asked) <= 1.05 * len(symbols)
+    assert max(asked.count(s) for s in symbols) <= 2
+
+
+def test_with_redis_down_every_worker_fetches_alone(own_redis: RedisServer, key_prefix: str,
+                                                    cache: MemoryCache) -> None:
+    provider = CountingProvider()
+    one = worker(provider, cache, own_redis.url, key_prefix)
+    own_redis.kill()
+    try:
+        started = time.monotonic()
+        result = one.fetch("AAA")
+        assert time.monotonic() - started < 1.0
+    finally:
+        one.close()
+    assert result.source is DataSource.PRIMARY and provider.asked == ["AAA"]
