@@ -53,7 +53,7 @@ class CheckResult:
     """
 
     name: str
-    kind: Literal["provider", "cache"]
+    kind: Literal["provider", "cache", "redis"]
     up: bool
     latency_ms: float
     detail: str
@@ -73,7 +73,7 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:
-    """Every check, providers in chain order then the cache."""
+    """Every check, providers in chain order, then the cache, then Redis (fleet mode)."""
 
     checks: tuple[CheckResult, ...]
     probe_symbol: str
@@ -127,10 +127,12 @@ def check_health(settings: Settings | None = None, *,
             raise
         providers = owned
     symbol = settings.health.probe_symbol
-    checks: list[tuple[str, Literal["provider", "cache"], Callable[[], CheckResult]]] = [
+    checks: list[tuple[str, Literal["provider", "cache", "redis"], Callable[[], CheckResult]]] = [
         *((str(p.name), "provider", partial(_probe_provider, p, symbol)) for p in providers),
         ("cache", "cache", partial(_check_cache, cache, settings, clock)),
     ]
+    if settings.shared.enabled:
+        checks.append(("redis", "redis", partial(_check_redis, settings)))
     runner = CallRunner(name="rp-health", max_idle=0)
     try:
         # Each worker waits at most timeout_s for its check: an overrunning check is left on
@@ -146,7 +148,7 @@ def check_health(settings: Settings | None = None, *,
 
 
 def _timed(runner: CallRunner, check: Callable[[], CheckResult], timeout_s: float, name: str,
-           kind: Literal["provider", "cache"]) -> CheckResult:
+           kind: Literal["provider", "cache", "redis"]) -> CheckResult:
     """``check()`` on a runner thread, abandoned (and reported down) after ``timeout_s``."""
     started = time.perf_counter()
     try:
@@ -228,6 +230,37 @@ def _check_cache(cache: CacheBackend | None, settings: Settings,
             _close_all([backend])
     return CheckResult("cache", "cache", up=True, latency_ms=_ms_since(started),
                        detail=f"{type(backend).__name__}: write, read back and delete ok")
+
+
+def _check_redis(settings: Settings) -> CheckResult:
+    """Fleet mode's Redis: a probe key written with a TTL, read back and deleted."""
+    from .shared.link import RedisDown, RedisLink
+
+    started = time.perf_counter()
+    link = RedisLink(settings.shared)
+    where = link.describe()
+    try:
+        key, token = link.key("health", secrets.token_hex(8)), secrets.token_hex(8)
+
+        def round_trip(r: Any) -> str:
+            r.set(key, token, px=60_000)
+            read = r.get(key)
+            r.delete(key)
+            if read != token.encode():
+                raise LookupError("the probe key just written was not read back")
+            return str(r.info("server").get("redis_version", "?"))
+
+        version = link.run("health probe", round_trip)
+    except (RedisDown, LookupError) as exc:
+        cause = exc.__cause__ or exc
+        return CheckResult("redis", "redis", up=False, latency_ms=_ms_since(started),
+                           detail=redact(f"{where}: {type(cause).__name__}: {cause}; workers "
+                                         "run on local state meanwhile"),
+                           error_code="redis_down")
+    finally:
+        link.close()
+    return CheckResult("redis", "redis", up=True, latency_ms=_ms_since(started),
+                       detail=f"{where}: Redis {version}, write, read back and delete ok")
 
 
 def _forget_probe(backend: CacheBackend) -> None:
