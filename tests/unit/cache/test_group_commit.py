@@ -138,3 +138,23 @@ def test_pending_rows_are_bounded_dropping_the_oldest(group: GroupCommit, store:
         group.submit({f"k{n}": row(n)})
     assert list(group.pending_many([f"k{n}" for n in range(5)])) == ["k2", "k3", "k4"]
     assert any("dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_past_the_backlog_a_writer_waits_its_turn_instead_of_piling_rows_up(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without it a 5,000-symbol batch's 32 threads left 3,288 rows (30 MiB) pending.
+    monkeypatch.setattr(group_commit, "BACKLOG_ROWS", 2)
+    group = GroupCommit(threading.RLock(), store.commit, busy=(BusyError,), backlog_wait_s=5.0)
+    store.go_on.clear()
+    first = threading.Thread(target=group.submit, args=({"a": row(1)},))
+    first.start()
+    assert store.entered.wait(10)
+    group.submit({"b": row(2), "c": row(3)})  # within the backlog: returns at once
+    third = threading.Thread(target=group.submit, args=({"d": row(4)},))
+    third.start()
+    third.join(0.2)
+    assert third.is_alive()  # past the backlog: it waits for the lock
+    store.go_on.set()
+    first.join(10)
+    third.join(10)
+    assert store.written.keys() == {"a", "b", "c", "d"} and group.waiting == 0
