@@ -81,7 +81,9 @@ class ResilientProvider(AsyncTwins):
             ]
             self._owned.extend(providers)
         if cache is None:
-            cache = open_cache(self.settings.cache, clock=self._clock)
+            cache = (self.fleet.cache(lambda: open_cache(self.settings.cache, clock=self._clock),
+                                      clock=self._clock) if self.fleet is not None
+                     else open_cache(self.settings.cache, clock=self._clock))
             self._owned.append(cache)
         self.cache = cache
         self.stats = ReliabilityStats(clock=self._clock)

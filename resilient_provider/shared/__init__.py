@@ -4,8 +4,9 @@ Off unless ``shared.enabled`` (and the ``redis`` extra is installed). What lives
 
 * :mod:`.link` -- :class:`~.link.RedisLink`: the bounded, fork-safe client, Redis's up/down
   state, and the reconcilers run when it comes back.
-* :mod:`.cache` -- the shared cache (:class:`~.cache.RedisCache`, and the tier over the local
-  cache).
+* :mod:`.cache` -- the shared cache, :class:`~.cache.RedisCache`; :mod:`.tiered_cache` -- the
+  tier of it over the local cache.
+* :mod:`.fleet` -- :func:`~.fleet.open_fleet`: the parts a façade uses, built from settings.
 * :mod:`.breaker` -- circuit breakers whose state machine runs in Redis.
 * :mod:`.budget` -- upstream budgets (pacing, in-flight cap, cool-downs) decided in Redis.
 * :mod:`.single_flight` -- a symbol fetched by one worker is waited for by the others.

@@ -10,8 +10,10 @@ while Redis is down (see :mod:`.link`).
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
+from ..cache import CacheBackend
 from ..config import Settings
 from ..errors import ConfigError
 from .link import RedisLink
@@ -41,6 +43,24 @@ class Fleet:
         self.shared = settings.shared
         self.link = RedisLink(settings.shared)
         self._flight: Any = None
+
+    def cache(self, local: Callable[[], CacheBackend], *,
+              clock: Callable[[], float]) -> CacheBackend:
+        """The façade's cache under ``shared.cache``: a tier of Redis over ``local()`` (the
+        cache it would open), Redis alone, or ``local()`` itself when off."""
+        mode = self.shared.cache
+        if mode == "off":
+            return local()
+        from .cache import RedisCache
+
+        cache_settings = self.settings.cache
+        shared = RedisCache(self.link, ttl_s=cache_settings.max_stale_age)
+        if mode == "alone":
+            return shared
+        from .tiered_cache import TieredCache
+
+        return TieredCache(local(), shared, recheck_after_s=cache_settings.fresh_for,
+                           clock=clock)
 
     def walk(self) -> Any:
         """The engine's fleet walk maker (:data:`~resilient_provider.strategy.engine.FleetWalk`),

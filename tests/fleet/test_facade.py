@@ -1,0 +1,72 @@
+"""Fleet mode through the façade as users turn it on: one setting, workers with caches of
+their own on separate disks, sharing what Redis holds."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from resilient_provider import DataSource, ResilientProvider, Settings
+from resilient_provider.shared.tiered_cache import TieredCache
+from tests.redis_server import RedisServer
+
+from .conftest import shared_settings
+from .test_single_flight import CountingProvider
+
+
+def worker(provider: CountingProvider, directory: Path, url: str, prefix: str,
+           **shared: object) -> ResilientProvider:
+    settings = Settings(providers=[], stats={"enabled": False}, deadline_s=10,
+                        cache={"backend": "disk", "path": str(directory), "read_through": True},
+                        upstreams={"yahoo": {"enabled": False}},
+                        shared=shared_settings(url, prefix, budgets=False, breakers=False,
+                                               **shared))
+    return ResilientProvider([provider], settings=settings)
+
+
+def test_a_worker_reads_what_another_worker_on_another_disk_fetched(
+        redis_server: RedisServer, key_prefix: str, tmp_path: Path) -> None:
+    first, second = CountingProvider(), CountingProvider()
+    one = worker(first, tmp_path / "a", redis_server.unix_url, key_prefix)
+    two = worker(second, tmp_path / "b", redis_server.unix_url, key_prefix)
+    try:
+        assert isinstance(one.cache, TieredCache)
+        fetched = one.fetch("AAA")
+        served = two.fetch("AAA")
+    finally:
+        one.close()
+        two.close()
+    assert fetched.source is DataSource.PRIMARY
+    assert served.source is DataSource.CACHE_FRESH and served.data == fetched.data
+    assert (first.asked, second.asked) == (["AAA"], [])
+
+
+def test_a_symbol_in_flight_at_one_worker_is_served_to_another_from_redis(
+        redis_server: RedisServer, key_prefix: str, tmp_path: Path) -> None:
+    gate = threading.Event()
+    first, second = CountingProvider(gate=gate), CountingProvider()
+    one = worker(first, tmp_path / "a", redis_server.unix_url, key_prefix)
+    two = worker(second, tmp_path / "b", redis_server.unix_url, key_prefix)
+    answers = {}
+    try:
+        leader = threading.Thread(target=lambda: answers.update(one=one.fetch("BBB")))
+        leader.start()
+        assert first.entered.wait(10)
+        follower = threading.Thread(target=lambda: answers.update(two=two.fetch("BBB")))
+        follower.start()
+        gate.set()
+        leader.join(10)
+        follower.join(10)
+    finally:
+        gate.set()
+        one.close()
+        two.close()
+    assert answers["two"].source is DataSource.CACHE_FRESH
+    assert (first.asked, second.asked) == (["BBB"], [])
+
+
+def test_fleet_mode_off_changes_nothing(tmp_path: Path) -> None:
+    settings = Settings(providers=[], stats={"enabled": False},
+                        cache={"backend": "disk", "path": str(tmp_path)})
+    with ResilientProvider([CountingProvider()], settings=settings) as facade:
+        assert facade.fleet is None and not isinstance(facade.cache, TieredCache)
