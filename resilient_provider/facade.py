@@ -97,7 +97,11 @@ class ResilientProvider(AsyncTwins):
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,
                             upstream=self.upstreams.get(upstream_of(p) or ""),
-                            gated=callable(getattr(p, "bind_gate", None)))
+                            gated=callable(getattr(p, "bind_gate", None)),
+                            breaker=(self.fleet.breaker(str(p.name),
+                                                        self.settings.policy_for(p.name),
+                                                        clock=self._clock)
+                                     if self.fleet is not None else None))
             for p in providers
         ]
         self._cascade = Cascade(self._guarded, cache, self.settings, clock=self._clock,

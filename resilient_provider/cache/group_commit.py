@@ -7,9 +7,10 @@ skipped writes in a 60 s run of 20 threads in 5 processes, issue 15). Here a thr
 the lock taken leaves its rows with the holder and returns at once: the holder writes them
 before it lets go of the lock, in its own transaction or the next one. So a caller does not
 wait behind another thread's write (unless :data:`BACKLOG_ROWS` are already waiting: then it
-waits its turn, so that writers cannot outrun the writer and pile rows up in memory), a process sends SQLite one transaction at a time however many
-threads write, and a write that fails for want of a lock is not lost: its rows stay pending and
-go with the next write (or at close). Rows left pending are what reads of this process see
+waits its turn, so that writers cannot outrun the writer and pile rows up in memory), a
+process sends SQLite one transaction at a time however many threads write, and a write that
+fails for want of a lock is not lost: its rows stay pending and go with the next write (or at
+close). Rows left pending are what reads of this process see
 first, so a thread always reads what any thread of its process wrote.
 
 Pending rows are bounded (:data:`MAX_PENDING_ROWS`): on a cache that keeps failing (a full

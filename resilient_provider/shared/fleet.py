@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..cache import CacheBackend
-from ..config import Settings
+from ..config import ProviderPolicy, Settings
 from ..errors import ConfigError
+from ..strategy.breaker import Breaker
 from .link import RedisLink
 
 #: What to install for fleet mode.
@@ -61,6 +62,18 @@ class Fleet:
 
         return TieredCache(local(), shared, recheck_after_s=cache_settings.fresh_for,
                            clock=clock)
+
+    def breaker(self, name: str, policy: ProviderPolicy, *,
+                clock: Callable[[], float]) -> Breaker | None:
+        """Provider ``name``'s breaker shared by the fleet, or None when ``shared.breakers``
+        is off (the provider then keeps a breaker of its own)."""
+        if not self.shared.breakers:
+            return None
+        from ..strategy.breaker import log_recovery
+        from .breaker import SharedBreaker
+
+        return SharedBreaker(name, policy.breaker, link=self.link, clock=clock,
+                             trial_timeout_s=policy.timeout_s, listeners=(log_recovery,))
 
     def walk(self) -> Any:
         """The engine's fleet walk maker (:data:`~resilient_provider.strategy.engine.FleetWalk`),

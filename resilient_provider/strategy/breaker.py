@@ -25,6 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..config import BreakerSettings
 from ..logs import get_logger
@@ -60,6 +61,23 @@ class BreakerSnapshot:
     trips: int
     retry_in_s: float | None
     open_for_s: float | None = None  # time since it left CLOSED (open or half-open), or None
+
+
+class Breaker(Protocol):
+    """What the strategy asks of a breaker: :class:`CircuitBreaker`, or fleet mode's shared
+    one (:class:`resilient_provider.shared.breaker.SharedBreaker`)."""
+
+    name: str
+
+    @property
+    def state(self) -> BreakerState: ...
+    def retry_in_s(self) -> float: ...
+    def snapshot(self) -> BreakerSnapshot: ...
+    def acquire(self) -> Permit | None: ...
+    def record_success(self, permit: Permit) -> None: ...
+    def record_failure(self, permit: Permit, *, hold_open_s: float | None = None) -> bool: ...
+    def release(self, permit: Permit) -> None: ...
+    def hold_open(self, for_s: float) -> bool: ...
 
 
 class CircuitBreaker:

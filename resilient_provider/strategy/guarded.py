@@ -22,7 +22,7 @@ from ..errors import (
 from ..logs import describe_errors, get_logger
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
-from .breaker import BreakerState, CircuitBreaker, log_recovery
+from .breaker import Breaker, BreakerState, CircuitBreaker, log_recovery
 from .provider_call import ProviderCall
 from .rate_limit import RateLimiter
 from .retry import RetryPending, SkipBackoff, build_retrying, is_retriable
@@ -65,6 +65,7 @@ class GuardedProvider:
         slots: threading.Semaphore | None = None,
         upstream: UpstreamBudget | None = None,
         gated: bool = False,
+        breaker: Breaker | None = None,
     ) -> None:
         self.provider = provider
         #: The budget of the upstream this provider talks to; ``gated``: every HTTP request of
@@ -77,7 +78,8 @@ class GuardedProvider:
         self._sleep = sleep
         self._rng = rng
         self._stats = stats
-        self.breaker = CircuitBreaker(
+        # Its own breaker, or one given (fleet mode's, shared by every worker).
+        self.breaker: Breaker = breaker if breaker is not None else CircuitBreaker(
             self.name, policy.breaker, clock=clock,
             trial_timeout_s=policy.timeout_s, listeners=(log_recovery,),
         )

@@ -28,7 +28,7 @@ from ..logs import describe_errors, get_logger
 from ..providers.gate import REQUEST_DEADLINE
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
-from .breaker import CircuitBreaker, Permit
+from .breaker import Breaker, Permit
 from .contract import check_info
 from .timeouts import CallRunner, Deadline
 from .upstream import Ticket, UpstreamBudget
@@ -44,7 +44,7 @@ class ProviderCall:
     one permit of it.
     """
 
-    def __init__(self, provider: Provider, policy: ProviderPolicy, *, breaker: CircuitBreaker,
+    def __init__(self, provider: Provider, policy: ProviderPolicy, *, breaker: Breaker,
                  runner: CallRunner, stats: ReliabilityStats,
                  upstream: UpstreamBudget | None, gated: bool) -> None:
         self.provider = provider

@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from resilient_provider import DataSource, ResilientProvider, Settings
+from resilient_provider import DataSource, FetchResult, ResilientProvider, Settings
+from resilient_provider.errors import ServerError
 from resilient_provider.shared.tiered_cache import TieredCache
+from resilient_provider.testing import ScriptedProvider
 from tests.redis_server import RedisServer
 
 from .conftest import shared_settings
@@ -47,7 +49,7 @@ def test_a_symbol_in_flight_at_one_worker_is_served_to_another_from_redis(
     first, second = CountingProvider(gate=gate), CountingProvider()
     one = worker(first, tmp_path / "a", redis_server.unix_url, key_prefix)
     two = worker(second, tmp_path / "b", redis_server.unix_url, key_prefix)
-    answers = {}
+    answers: dict[str, FetchResult] = {}
     try:
         leader = threading.Thread(target=lambda: answers.update(one=one.fetch("BBB")))
         leader.start()
@@ -70,3 +72,31 @@ def test_fleet_mode_off_changes_nothing(tmp_path: Path) -> None:
                         cache={"backend": "disk", "path": str(tmp_path)})
     with ResilientProvider([CountingProvider()], settings=settings) as facade:
         assert facade.fleet is None and not isinstance(facade.cache, TieredCache)
+
+
+def test_a_breaker_opened_by_one_worker_is_open_for_another(
+        redis_server: RedisServer, key_prefix: str, tmp_path: Path) -> None:
+    down = ServerError("HTTP 503")
+
+    def failing_worker(directory: Path) -> tuple[ScriptedProvider, ResilientProvider]:
+        provider = ScriptedProvider("p", default=down)
+        settings = Settings(
+            providers=[], stats={"enabled": False}, deadline_s=5,
+            provider_defaults={"retry": {"max_attempts": 1},
+                               "breaker": {"failure_threshold": 3, "reset_timeout_s": 60}},
+            cache={"backend": "disk", "path": str(directory)},
+            upstreams={"yahoo": {"enabled": False}},
+            shared=shared_settings(redis_server.unix_url, key_prefix, budgets=False))
+        return provider, ResilientProvider([provider], settings=settings)
+
+    (first, one), (second, two) = failing_worker(tmp_path / "a"), failing_worker(tmp_path / "b")
+    try:
+        for symbol in ("A", "B", "C"):
+            assert one.fetch(symbol).source is DataSource.ERROR
+        answer = two.fetch("D")
+    finally:
+        one.close()
+        two.close()
+    assert len(first.calls) == 3 and second.calls == []  # open for the second worker too
+    assert answer.source is DataSource.ERROR
+    assert answer.attempts[0].outcome == "skipped"

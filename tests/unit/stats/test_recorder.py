@@ -241,7 +241,11 @@ def test_a_closing_flush_is_retried_while_another_writer_finishes(
     facade = make_facade(ScriptedProvider("one"), stats={"path": str(path)})
     facade.fetch("A")
     other = hold_write_lock(path)
-    releaser = threading.Timer(0.2, lambda: (other.rollback(), other.close()))
+    def release() -> None:
+        other.rollback()
+        other.close()
+
+    releaser = threading.Timer(0.2, release)
     releaser.start()
     try:
         facade._recorder.close(wait_s=5.0)
