@@ -32,13 +32,13 @@ from .base import (
     cache_key,
     decode_entry,
     encode_entry,
-    not_found_key,
 )
+from .disk_not_found import DiskNotFoundRows
 from .disk_open import open_repaired_cache
 from .disk_rows import read_rows, remove_orphaned_files, stored_keys
 from .group_commit import GroupCommit
 from .json_disk import JsonOnlyDisk, RefusedRowError
-from .not_found import NotFoundEntry, decode_not_found, encode_not_found
+from .not_found import decode_not_found
 
 log = get_logger(__name__)
 
@@ -58,7 +58,7 @@ QUEUE_TIMEOUT_S = 1.0
 OPEN_TIMEOUT_S = 1.0
 
 
-class DiskCache:
+class DiskCache(DiskNotFoundRows):
     """A :class:`~resilient_provider.cache.base.CacheBackend` on diskcache, safe across processes.
 
     Each entry is the JSON of :func:`~resilient_provider.cache.base.encode_entry` under
@@ -166,36 +166,6 @@ class DiskCache:
                 for symbol, entry in entries.items()}
         if rows:
             self._writes.submit(rows)
-
-    def get_not_found(self, symbols: Sequence[str]) -> dict[str, NotFoundEntry]:
-        """Negative-cache rows of those ``symbols`` that have a readable one (see
-        :mod:`.not_found`), read as :meth:`get_many` reads entries."""
-        wanted = {not_found_key(symbol): symbol for symbol in dict.fromkeys(symbols)}
-        found: dict[str, NotFoundEntry] = {}
-        for key, raw in self._read_with_pending(list(wanted)).items():
-            row = decode_not_found(raw)
-            if row is None or row.symbol != wanted[key]:
-                self._drop(key, RefusedRowError("not a negative-cache row"))
-            else:
-                found[row.symbol] = row
-        return found
-
-    def set_not_found(self, entries: Sequence[NotFoundEntry], *, keep_s: float) -> None:
-        """Store negative-cache rows in one transaction, each kept ``keep_s`` seconds."""
-        rows = {not_found_key(entry.symbol): (encode_not_found(entry), keep_s)
-                for entry in entries}
-        if rows:
-            self._writes.submit(rows)  # as entries are written: see set_many
-
-    def delete_not_found(self, symbols: Sequence[str]) -> None:
-        """Remove the negative-cache rows of ``symbols``, in one transaction."""
-        if not symbols:
-            return
-        keys = [not_found_key(symbol) for symbol in symbols]
-        with self._transaction():
-            self._writes.discard(keys)
-            for key in keys:
-                self._cache.delete(key)
 
     def delete(self, symbol: str) -> bool:
         """Remove the entry for ``symbol``; True if there was one."""
