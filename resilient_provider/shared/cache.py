@@ -44,6 +44,14 @@ from ..cache.base import (
 )
 from ..cache.not_found import NotFoundEntry, decode_not_found, encode_not_found
 from ..logs import describe_symbols, get_logger
+from .cache_scripts import (
+    DELETE_IF_UNCHANGED,
+    SET_UNLESS_NEWER,
+    entry_fetched_at,
+    glob_escape,
+    ms,
+    row_confirmed_at,
+)
 from .link import RedisLink
 
 log = get_logger(__name__)
@@ -53,43 +61,6 @@ READ_SLICE = 500
 
 #: Keys asked of each ``SCAN`` step (a hint to Redis, which may return more or fewer).
 SCAN_COUNT = 1000
-
-#: Delete KEYS[1] only if it still holds ARGV[1] (the unreadable bytes just read, or the row a
-#: prune judged too old): a row rewritten meanwhile by another worker is kept.
-_DELETE_IF_UNCHANGED = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-#: Store ARGV[1] (an encoded entry fetched at ARGV[2]) at KEYS[1] for ARGV[3] ms, unless the
-#: row there is an entry of schema ARGV[4] fetched at ARGV[2] or later. A row that does not
-#: decode (or is no string) is replaced. Used to replay writes made while Redis was down:
-#: none newer overwritten.
-_SET_UNLESS_NEWER = """
-local held = redis.pcall('GET', KEYS[1])
-if type(held) == 'string' then
-  local ok, row = pcall(cjson.decode, held)
-  if ok and type(row) == 'table' and row.v == tonumber(ARGV[4])
-      and type(row.fetched_at) == 'number' and row.fetched_at >= tonumber(ARGV[2]) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1
-"""
-
-
-def _glob_escape(text: str) -> str:
-    """``text`` matched literally by a ``SCAN MATCH`` pattern."""
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
-
-
-def _ms(seconds: float) -> int:
-    """A ``PX`` of ``seconds``: at least 1 ms (Redis refuses 0)."""
-    return max(1, round(seconds * 1000))
-
 
 class RedisCache:
     """Cache entries and negative-cache rows in Redis, shared by every worker on ``link``.
@@ -114,12 +85,12 @@ class RedisCache:
             raise ValueError(f"read_slice must be >= 1 (read_slice={read_slice!r})")
         self.link = link
         self.ttl_s = ttl_s
-        self._ttl_ms = _ms(ttl_s)
+        self._ttl_ms = ms(ttl_s)
         self._slice = read_slice
         # Our rows of any schema, entries or negative; nothing of breakers, budgets, leases.
         ours = re.escape(link.key("rp:v")) + r"[0-9]+:(?:info|not-found):"
         self._our_key = re.compile(ours.encode())
-        self._scan_match = _glob_escape(link.key("rp:v")) + "[0-9]*:*"
+        self._scan_match = glob_escape(link.key("rp:v")) + "[0-9]*:*"
 
     # --- entries ----------------------------------------------------------------------------
 
@@ -169,7 +140,7 @@ class RedisCache:
                 for s, e in entries.items() if math.isfinite(e.fetched_at)]
 
         def replay(r: Any) -> int:
-            script = r.register_script(_SET_UNLESS_NEWER)
+            script = r.register_script(SET_UNLESS_NEWER)
             stored = 0
             for start in range(0, len(rows), self._slice):
                 pipe = r.pipeline(transaction=False)
@@ -229,7 +200,7 @@ class RedisCache:
     def set_not_found(self, entries: Sequence[NotFoundEntry], *, keep_s: float) -> None:
         """Store negative-cache rows, each kept ``keep_s`` seconds (its TTL)."""
         rows = [(self.link.key(not_found_key(e.symbol)), encode_not_found(e)) for e in entries]
-        self._write("negative cache write", rows, _ms(keep_s))
+        self._write("negative cache write", rows, ms(keep_s))
 
     def delete_not_found(self, symbols: Sequence[str]) -> None:
         """Remove the negative-cache rows of ``symbols``."""
@@ -283,7 +254,7 @@ class RedisCache:
         items = list(rows.items())
 
         def delete(r: Any) -> int:
-            script = r.register_script(_DELETE_IF_UNCHANGED)
+            script = r.register_script(DELETE_IF_UNCHANGED)
             deleted = 0
             for start in range(0, len(items), self._slice):
                 pipe = r.pipeline(transaction=False)
@@ -316,20 +287,10 @@ class RedisCache:
         ``older_than``."""
         written_at: Callable[[bytes], float | None]
         if key.startswith(self.link.key(not_found_key("")).encode()):
-            written_at = _confirmed_at
+            written_at = row_confirmed_at
         elif key.startswith(self.link.key(cache_key("")).encode()):
-            written_at = _fetched_at
+            written_at = entry_fetched_at
         else:
             return True  # an older schema's row: never read again
         when = written_at(raw)
         return when is None or when < older_than
-
-
-def _fetched_at(raw: bytes) -> float | None:
-    entry = decode_entry(raw)
-    return None if entry is None else entry.fetched_at
-
-
-def _confirmed_at(raw: bytes) -> float | None:
-    row = decode_not_found(raw)
-    return None if row is None else row.confirmed_at

