@@ -91,8 +91,9 @@ class ResilientProvider(AsyncTwins):
         # Provider calls in flight, all providers together; held for a call, not its backoffs.
         self._slots = threading.BoundedSemaphore(self.settings.max_concurrent_requests)
         self._rates = RateMemory(self.settings.stats_path().parent / RATES_FILE_NAME)
-        self.upstreams = budgets_for(providers, self.settings, learned=self._rates.load(),
-                                     clock=self._clock, sleep=sleep)
+        self.upstreams = budgets_for(
+            providers, self.settings, learned=self._rates.load(), clock=self._clock,
+            sleep=sleep, **({"make_budget": self.fleet.budget_maker()} if self.fleet else {}))
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,

@@ -19,10 +19,8 @@ clock so skewed worker clocks do not matter:
   above it, between ``min_rate_per_s`` and ``max_rate_per_s`` (the local algorithm without
   its measured limit: the rate that drew the first 429 of a run stands for the limit).
 
-Why a subclass: what is per process stays the local budget's own code -- the line of waiters
-(one thread per worker asks Redis at a time), the verdicts that tell one library's block from
-the IP's (an own block neither cuts the fleet's rate nor cools it), the counters and the
-snapshot. Only where a slot comes from changes.
+A subclass: the line of waiters, the verdicts (an own block neither cuts nor cools the
+fleet), the counters and the snapshot stay the local budget's code; only the slot moves.
 
 Redis is never needed: while it is down (:class:`~.link.RedisDown`) each worker paces itself
 locally at its share of the fleet's rate, ``rate / workers``, ``workers`` being
@@ -37,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import secrets
 import socket
 from collections.abc import Callable
@@ -49,7 +46,15 @@ from ..logs import get_logger
 from ..stats.upstream_report import UpstreamReport
 from ..strategy.pacing import AdaptiveRate
 from ..strategy.upstream import Ticket, UpstreamBudget
-from .budget_scripts import ADMIT, COOLING, PUSH_COOLING, SETTLE, AdmitReply, SettleReply
+from .budget_scripts import (
+    ADMIT,
+    COOLING,
+    PUSH_COOLING,
+    SETTLE,
+    AdmitReply,
+    SettleReply,
+    key_safe,
+)
 from .link import RedisDown, RedisLink
 
 log = get_logger(__name__)
@@ -61,20 +66,16 @@ STATE_TTL_S = 600.0
 WORKER_WINDOW_S = 10.0
 
 #: A ticket lapses at its request's deadline plus this, or this after a minute without one.
-_TICKET_SLACK_S = 0.25
-_MAX_TICKET_S = 60.0
-
+_TICKET_SLACK_S, _MAX_TICKET_S = 0.25, 60.0
 #: Longest single wait before asking again (a cool-down may be extended, a rate may rise).
 _RECHECK_S = 0.25
-
-#: How often to ask again while the fleet's in-flight cap is reached (a local answer wakes
-#: the waiter earlier), or while the slot due is another request's turn.
+#: How often to ask again while the fleet's in-flight cap is reached, or the slot due is
+#: another request's turn.
 _POLL_S = 0.01
 
 #: How long a claim on the next slot outlives its claimant's next ask being due.
 _CLAIM_GRACE_S = 0.05
 
-_UNSAFE_IN_KEY = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(slots=True)
@@ -90,16 +91,10 @@ class SharedUpstreamBudget(UpstreamBudget):
     """The request budget of upstream ``name``, shared by every worker (see the module
     docstring); a drop-in for :class:`~resilient_provider.strategy.upstream.UpstreamBudget`.
 
-    Args:
-        name: the upstream, e.g. ``"yahoo"``.
-        settings: its :class:`~resilient_provider.config.UpstreamSettings`.
-        link: the worker's :class:`~.link.RedisLink` (its settings give the scope and
-            ``expected_workers``).
-        clock: epoch seconds, for what stays local (verdicts, the fallback's pacing).
-        sleep: how to wait (real time in production: the fleet's waits are on Redis's clock).
-        start_rate_per_s: the rate to start the fleet at when it has none yet.
-        host: the egress host in the keys under ``budget_scope: host`` (default: this
-            machine's name).
+    Args: as :class:`~resilient_provider.strategy.upstream.UpstreamBudget` (``clock`` then
+    serves what stays local: verdicts, the fallback's pacing), plus ``link`` (the worker's
+    :class:`~.link.RedisLink`: its settings give the scope and ``expected_workers``) and
+    ``host`` (the egress host in the keys under ``budget_scope: host``; default: this machine).
     """
 
     def __init__(self, name: str, settings: UpstreamSettings, link: RedisLink, *,
@@ -108,9 +103,9 @@ class SharedUpstreamBudget(UpstreamBudget):
         super().__init__(name, settings, clock=clock, sleep=sleep,
                          start_rate_per_s=start_rate_per_s)
         self._link = link
-        self._host = _key_safe(host or socket.gethostname())
+        self._host = key_safe(host or socket.gethostname())
         scope = f"host:{self._host}" if link.settings.budget_scope == "host" else "fleet"
-        tag = "{budget:" + _key_safe(name) + ":" + scope + "}"  # one Cluster slot per budget
+        tag = "{budget:" + key_safe(name) + ":" + scope + "}"  # one Cluster slot per budget
         self.keys = (link.key(tag, "state"), link.key(tag, "tickets"), link.key(tag, "workers"))
         self._nonce = secrets.token_hex(4)
         self._ticket_numbers = itertools.count(1)
@@ -333,7 +328,3 @@ class SharedUpstreamBudget(UpstreamBudget):
         with contextlib.suppress(RedisDown):  # pushed by the reconciler when Redis returns
             self._push_cooling()
 
-
-def _key_safe(part: str) -> str:
-    """``part`` with only characters safe in a key (no braces: they would move the hash tag)."""
-    return _UNSAFE_IN_KEY.sub("_", part)[:64] or "unknown"

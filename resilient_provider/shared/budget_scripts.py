@@ -25,6 +25,7 @@ needs) and each has a TTL, refreshed by use:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -249,3 +250,11 @@ class SettleReply:
     def parse(cls, reply: Any) -> SettleReply:
         cooling, rate, alive, started = reply
         return cls(int(cooling) / 1e6, float(rate), int(alive), bool(int(started)))
+
+
+_UNSAFE_IN_KEY = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def key_safe(part: str) -> str:
+    """``part`` with only characters safe in a key (no braces: they would move the hash tag)."""
+    return _UNSAFE_IN_KEY.sub("_", part)[:64] or "unknown"

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..cache import CacheBackend
 from ..config import ProviderPolicy, Settings
 from ..errors import ConfigError
 from ..strategy.breaker import Breaker
+from ..strategy.budgets import MakeBudget
+from ..strategy.upstream import UpstreamBudget
 from .link import RedisLink
 
 #: What to install for fleet mode.
@@ -63,6 +66,15 @@ class Fleet:
         return TieredCache(local(), shared, recheck_after_s=cache_settings.fresh_for,
                            clock=clock)
 
+    def budget_maker(self) -> MakeBudget:
+        """How the façade builds each upstream's budget: shared by the fleet under
+        ``shared.budgets``, else local."""
+        if not self.shared.budgets:
+            return UpstreamBudget
+        from .budget import SharedUpstreamBudget
+
+        return partial(_shared_budget, SharedUpstreamBudget, self.link)
+
     def breaker(self, name: str, policy: ProviderPolicy, *,
                 clock: Callable[[], float]) -> Breaker | None:
         """Provider ``name``'s breaker shared by the fleet, or None when ``shared.breakers``
@@ -105,3 +117,9 @@ class Fleet:
         if self._flight is not None:
             self._flight.close()
         self.link.close()
+
+
+def _shared_budget(cls: Any, link: RedisLink, name: str, settings: Any,
+                   **options: Any) -> UpstreamBudget:
+    budget: UpstreamBudget = cls(name, settings, link, **options)
+    return budget

@@ -8,15 +8,19 @@ from ..config import Settings
 from ..providers.protocol import Provider
 from .upstream import UpstreamBudget
 
+#: Builds one upstream's budget: name, settings; clock, sleep, start_rate_per_s by keyword.
+MakeBudget = Callable[..., UpstreamBudget]
+
 
 def budgets_for(providers: Sequence[Provider], settings: Settings, *,
                 learned: Mapping[str, float], clock: Callable[[], float],
-                sleep: Callable[[float], None]) -> dict[str, UpstreamBudget]:
+                sleep: Callable[[float], None],
+                make_budget: MakeBudget = UpstreamBudget) -> dict[str, UpstreamBudget]:
     """One request budget per upstream the providers declare (their ``upstream``), bound to
     every provider on it that takes a gate (``bind_gate``). A budget starts at the rate
     ``learned`` for its upstream in an earlier run when ``remember_rate`` is on. A provider
     that declares no upstream is not paced by a budget (its own ``rate_limit_per_s`` cap
-    still applies)."""
+    still applies). ``make_budget`` builds each (fleet mode passes its shared one)."""
     budgets: dict[str, UpstreamBudget] = {}
     for provider in providers:
         name = upstream_of(provider)
@@ -26,7 +30,7 @@ def budgets_for(providers: Sequence[Provider], settings: Settings, *,
         if not upstream.enabled:
             continue
         if name not in budgets:
-            budgets[name] = UpstreamBudget(
+            budgets[name] = make_budget(
                 name, upstream, clock=clock, sleep=sleep,
                 start_rate_per_s=learned.get(name) if upstream.remember_rate else None)
         budgets[name].add_provider(str(provider.name))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from resilient_provider import DataSource, FetchResult, ResilientProvider, Settings
 from resilient_provider.errors import ServerError
+from resilient_provider.shared.budget import SharedUpstreamBudget
 from resilient_provider.shared.tiered_cache import TieredCache
-from resilient_provider.testing import ScriptedProvider
+from resilient_provider.testing import FakeYahooServer, ScriptedProvider
 from tests.redis_server import RedisServer
 
 from .conftest import shared_settings
@@ -100,3 +101,30 @@ def test_a_breaker_opened_by_one_worker_is_open_for_another(
     assert len(first.calls) == 3 and second.calls == []  # open for the second worker too
     assert answer.source is DataSource.ERROR
     assert answer.attempts[0].outcome == "skipped"
+
+
+def test_two_workers_on_the_real_adapters_share_one_yahoo_budget(
+        redis_server: RedisServer, key_prefix: str, tmp_path: Path) -> None:
+    with FakeYahooServer(seed=7) as yahoo:
+        def real_worker(directory: Path) -> ResilientProvider:
+            return ResilientProvider(settings=Settings(
+                providers=[{"name": name, "options": {"base_url": yahoo.base_url}}
+                           for name in ("yfinance", "yahooquery")],
+                stats={"enabled": False}, deadline_s=10,
+                cache={"backend": "disk", "path": str(directory)},
+                upstreams={"yahoo": {"remember_rate": False}},
+                shared=shared_settings(redis_server.unix_url, key_prefix)))
+
+        one, two = real_worker(tmp_path / "a"), real_worker(tmp_path / "b")
+        try:
+            assert isinstance(one.upstreams["yahoo"], SharedUpstreamBudget)
+            answers = [one.fetch("AAPL"), two.fetch("MSFT")]
+            client = redis_server.client()
+            keys = sorted(client.scan(match=f"{key_prefix}:{{budget:yahoo:*", count=1000)[1])
+            workers = client.zcard(keys[-1]) if keys else 0
+        finally:
+            one.close()
+            two.close()
+    assert [a.source for a in answers] == [DataSource.PRIMARY, DataSource.PRIMARY]
+    # One budget for both workers (its tickets are gone once settled): both in its heartbeat.
+    assert [k.rsplit(b":", 1)[1] for k in keys] == [b"state", b"workers"] and workers == 2
