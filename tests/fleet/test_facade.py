@@ -120,8 +120,8 @@ def test_two_workers_on_the_real_adapters_share_one_yahoo_budget(
             assert isinstance(one.upstreams["yahoo"], SharedUpstreamBudget)
             answers = [one.fetch("AAPL"), two.fetch("MSFT")]
             client = redis_server.client()
-            keys: list[bytes] = sorted(
-                client.scan(match=f"{key_prefix}:{{budget:yahoo:*", count=1000)[1])
+            found = client.scan(match=f"{key_prefix}:{{budget:yahoo:*", count=1000)[1]
+            keys = sorted(k for k in found if isinstance(k, bytes))
             workers = client.zcard(keys[-1]) if keys else 0
         finally:
             one.close()
