@@ -8,6 +8,11 @@ lease is gone. A symbol whose lease ended without a fresh entry (the leader fail
 died), or still held when the wait is up, is walked by the waiter itself, so a stuck or dead
 leader costs time, never an answer.
 
+A walk that is over leaves a *done-mark* in its leases for ``lease_s``: a worker that asks
+for the symbol meanwhile (a batch that reached it a moment later) is sent to the cache too, so
+overlapping portfolios fetched at about the same time cost one fetch per symbol, not one per
+worker; a symbol the leader found no data for is then walked by the one asking.
+
 Leases are renewed every third of ``lease_s`` while their walk runs (one renewer thread per
 worker; a renewal or a release only touches a lease that still carries this worker's token,
 checked in a script), so a live leader keeps its claim through retries and backoffs and a
@@ -47,10 +52,14 @@ end
 return 0
 """
 
-#: Delete a lease only if it is still ours: KEYS[1] the lease, ARGV[1] our token.
+#: The value a lease takes once its walk is over: "fetched just now, read the cache".
+DONE = b"done"
+
+#: End a lease only if it is still ours (KEYS[1] the lease, ARGV[1] our token): it becomes a
+#: done-mark for ARGV[2] ms.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  return redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
 end
 return 0
 """
@@ -99,7 +108,8 @@ class FleetSingleFlight:
         return mine, theirs
 
     def release(self, symbols: Sequence[str]) -> None:
-        """End this worker's claims on ``symbols`` (its walk is over, the cache written)."""
+        """End this worker's claims on ``symbols`` (its walk is over, the cache written): each
+        becomes a done-mark for ``lease_s``."""
         keys = [self._key(s) for s in symbols]
         if not keys:
             return
@@ -109,7 +119,7 @@ class FleetSingleFlight:
             script = r.register_script(_RELEASE)
             pipe = r.pipeline(transaction=False)
             for key in keys:
-                script(keys=[key], args=[self._token], client=pipe)
+                script(keys=[key], args=[self._token, self._lease_ms], client=pipe)
             pipe.execute()
 
         with contextlib.suppress(RedisDown):  # they expire within lease_s
@@ -129,7 +139,7 @@ class FleetSingleFlight:
                 pending.clear()
                 break
             for key, value in zip(list(pending), values, strict=True):
-                if value is None:
+                if value is None or value == DONE:
                     del pending[key]
             if not pending or time.monotonic() + POLL_S > give_up_at:
                 break

@@ -128,10 +128,30 @@ def test_a_live_leaders_lease_is_renewed_past_lease_s(redis_server: RedisServer,
         assert other.claim(["AAA"]) == ([], ["AAA"])
         leader.release(["AAA"])
         assert other.wait(["AAA"], 1.0) == ["AAA"]
+        # A done-mark for lease_s: whoever asks meanwhile is sent to the cache...
+        assert other.claim(["AAA"]) == ([], ["AAA"])
+        time.sleep(0.4)  # real time: ...and then the symbol is anyone's to fetch again
         assert other.claim(["AAA"]) == (["AAA"], [])
     finally:
         leader.close()
         other.close()
+
+
+def test_a_symbol_fetched_a_moment_ago_by_another_worker_is_served_from_the_cache(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    # Overlapping batches reach a symbol at slightly different times: without the done-mark
+    # the second worker claimed it after the first had released it, and fetched it again
+    # (80 fetches for 60 symbols in two concurrent batches on a loaded machine).
+    first, second = CountingProvider(), CountingProvider()
+    one = worker(first, cache, redis_server.unix_url, key_prefix)
+    two = worker(second, cache, redis_server.unix_url, key_prefix)
+    try:
+        fetched, served = one.fetch("AAA"), two.fetch("AAA")
+    finally:
+        one.close()
+        two.close()
+    assert fetched.source is DataSource.PRIMARY and served.source is DataSource.CACHE_FRESH
+    assert (first.asked, second.asked) == (["AAA"], [])
 
 
 def test_concurrent_batches_of_two_workers_fetch_each_symbol_about_once(
