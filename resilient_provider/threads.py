@@ -12,8 +12,10 @@ library runs on them (fetches, whose statistics are flushed by the recorder's ow
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
@@ -46,6 +48,15 @@ class DaemonThreadPool(Executor):
         self._unclaimed = 0
         self._waiting = 0
         self._shutdown = False
+        _POOLS.add(self)
+
+    def _forget_threads(self) -> None:
+        """In a forked child: the parent's threads and the work queued for them did not come
+        along (work submitted would wait for ever), and a lock one of them held stays held."""
+        self._work = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = []
+        self._unclaimed = self._waiting = 0
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Run ``fn(*args, **kwargs)`` on a pool thread; RuntimeError after :meth:`shutdown`."""
@@ -120,3 +131,15 @@ class _WorkItem:
             self.future.set_exception(exc)
             return
         self.future.set_result(result)
+
+
+#: Every pool, so that a forked child can give each a fresh start (see _forget_threads).
+_POOLS: weakref.WeakSet[DaemonThreadPool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._forget_threads()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -4,9 +4,11 @@ away from one call."""
 from __future__ import annotations
 
 import contextvars
+import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -61,6 +63,13 @@ class CallRunner:
         self._idle: list[queue.SimpleQueue[_Job | None]] = []
         self._started = 0
         self._closed = False
+        _RUNNERS.add(self)
+
+    def _forget_threads(self) -> None:
+        """In a forked child: the parent's threads did not come along (a call would wait for
+        an idle thread that is not there), and a lock one of them held would stay held."""
+        self._lock = threading.Lock()
+        self._idle = []
 
     def call(self, fn: Callable[[], T], timeout_s: float) -> T:
         """``fn()`` on a runner thread with the caller's context variables (the correlation id),
@@ -131,3 +140,15 @@ class _Job:
             self.future.set_result(value)
         else:
             self.future.set_exception(value)
+
+
+#: Every runner, so that a forked child can give each a fresh start (see _forget_threads).
+_RUNNERS: weakref.WeakSet[CallRunner] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for runner in list(_RUNNERS):
+        runner._forget_threads()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

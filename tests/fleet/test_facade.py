@@ -3,6 +3,7 @@ their own on separate disks, sharing what Redis holds."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -129,3 +130,27 @@ def test_two_workers_on_the_real_adapters_share_one_yahoo_budget(
     assert [a.source for a in answers] == [DataSource.PRIMARY, DataSource.PRIMARY]
     # One budget for both workers (its tickets are gone once settled): both in its heartbeat.
     assert [k.rsplit(b":", 1)[1] for k in keys] == [b"state", b"workers"] and workers == 2
+
+
+def test_a_worker_forked_after_the_facade_was_built_uses_fleet_mode_on_its_own_connection(
+        redis_server: RedisServer, key_prefix: str, tmp_path: Path) -> None:
+    provider = CountingProvider()
+    parent = worker(provider, tmp_path / "a", redis_server.unix_url, key_prefix)
+    try:
+        parent.fetch("AAA")  # the parent's connection is open and in use
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the forked worker: a symbol of its own, then the parent's
+            try:
+                mine, theirs = parent.fetch("BBB"), parent.fetch("AAA")
+                os.write(write, f"{mine.source.value},{theirs.source.value}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        child = os.read(read, 100).decode()
+        os.waitpid(pid, 0)
+        served = parent.fetch("BBB")
+    finally:
+        parent.close()
+    assert child == "primary,cache_fresh"
+    assert served.source is DataSource.CACHE_FRESH  # the child's fetch reached Redis

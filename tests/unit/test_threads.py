@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import CancelledError
 
 import pytest
 
+from resilient_provider.strategy.timeouts import CallRunner
 from resilient_provider.threads import DaemonThreadPool
 
 WAIT_S = 10.0  # a bound on waits for other threads, never reached when the test passes
@@ -81,3 +84,42 @@ def test_shutdown_cancels_queued_work_and_refuses_more() -> None:
 def test_max_workers_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_workers"):
         DaemonThreadPool(0)
+
+
+def _in_a_forked_child(work: Callable[[], str]) -> str:
+    """``work()`` run in a forked child; what it returned (or the error it raised)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            try:
+                answer = work()
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                answer = f"{type(exc).__name__}: {exc}"
+            os.write(write, answer.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 200).decode()
+    os.waitpid(pid, 0)
+    return answer
+
+
+def test_a_pool_used_before_a_fork_works_in_the_forked_child() -> None:
+    # Its threads stay in the parent: in a child (a worker forked after the façade was
+    # built) work queued for them waited for ever.
+    pool = DaemonThreadPool(1, name="rp-test")
+    assert pool.submit(lambda: 1).result(timeout=10) == 1
+    try:
+        assert _in_a_forked_child(lambda: str(pool.submit(lambda: 2).result(timeout=5))) == "2"
+    finally:
+        pool.shutdown()
+
+
+def test_a_call_runner_used_before_a_fork_works_in_the_forked_child() -> None:
+    runner = CallRunner(name="rp-test")
+    assert runner.call(lambda: 1, 10) == 1
+    try:
+        assert _in_a_forked_child(lambda: str(runner.call(lambda: 2, 5))) == "2"
+    finally:
+        runner.close()
