@@ -9,7 +9,16 @@ import platform
 import time
 from collections.abc import Callable
 
-from . import bench_batch, bench_cache, bench_memory, bench_overhead, bench_throttle
+from . import (
+    bench_batch,
+    bench_cache,
+    bench_fleet,
+    bench_fleet_budget,
+    bench_fleet_cache,
+    bench_memory,
+    bench_overhead,
+    bench_throttle,
+)
 from .common import Figure, print_figures
 
 
@@ -18,7 +27,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer symbols (and a sampled sequential loop): faster, noisier")
     parser.add_argument("--only", metavar="NAME", action="append",
-                        choices=("overhead", "warm cache", "batch", "memory", "throttling"),
+                        choices=("overhead", "warm cache", "batch", "memory", "throttling",
+                                 "fleet"),
                         help="run only this benchmark (repeatable), e.g. --only throttling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -34,6 +44,9 @@ def main() -> None:
         ("batch", lambda: bench_batch.run(500, 0.05, 50 if quick else 500)),
         ("memory", lambda: [bench_memory.run(5000)]),
         ("throttling", lambda: bench_throttle.run(100 if quick else 500)),
+        # Fleet mode (issue 16): a private redis-server; "not run" rows without one.
+        ("fleet", lambda: [*bench_fleet_cache.run(), *bench_fleet_budget.run(),
+                           *bench_fleet.run()]),
     ]
     for name, step in steps:
         if args.only and name not in args.only:

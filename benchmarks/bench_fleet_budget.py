@@ -19,22 +19,18 @@ shifted by 2 s, which must change nothing, since the fleet decides on Redis's cl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing
 import os
-import shutil
-import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .common import Figure
+from .redis_server import missing, private_redis
 
 WORKERS = 8
 THREADS = 2
@@ -44,36 +40,6 @@ LATENCY_S = 0.005
 SHIFT_S = 2.0
 REFUSE_AT_S = 3.0
 RETRY_AFTER_S = 2.0
-
-
-@contextmanager
-def _private_redis(directory: Path) -> Iterator[str]:
-    """A redis-server on a unix socket in ``directory``, no persistence; yields its URL."""
-    binary = shutil.which("redis-server")
-    assert binary is not None
-    sock = directory / "redis.sock"
-    process = subprocess.Popen(
-        [binary, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         "--dir", str(directory), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import redis
-
-        client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1)
-        give_up = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except (redis.ConnectionError, OSError):
-                if time.monotonic() > give_up or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)
-        client.close()
-        yield f"unix://{sock}?db=0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _worker(index: int, url: str, prefix: str, shift_s: float, refuse: bool, out: str,
@@ -207,11 +173,12 @@ def _cooling_figure(result: _Run) -> Figure:
 
 def run() -> list[Figure]:
     """Acceptance 3 (aligned and shifted clocks) and 4 (a 429 with Retry-After 2 s)."""
-    if shutil.which("redis-server") is None or importlib.util.find_spec("redis") is None:
+    if (why := missing()) is not None:
         return [Figure("fleet budget", "not run", "-", 0.0, "needs redis-server and redis",
-                       False, "redis-server or the redis package is missing")]
-    with tempfile.TemporaryDirectory() as tmp, _private_redis(Path(tmp)) as url:
-        directory = Path(tmp)
+                       False, why)]
+    with tempfile.TemporaryDirectory() as tmp, \
+            private_redis(Path(tmp) / "redis", tcp=False) as server:
+        directory, url = Path(tmp), server.unix_url
         figures = _budget_figures(
             _fleet(directory, url, run="a", shifted=False, refuse=False), "clocks aligned")
         figures += _budget_figures(

@@ -9,21 +9,15 @@ host adds its network round trips: two per batch, the entries' ``MGET`` and the 
 cache's). A third, reference figure is the tier (``shared.cache: tier``, the default), whose
 warm reads stay local.
 
-The server is started here, on a free port with no persistence, and stopped afterwards; the
-benchmark never touches another Redis. Without ``redis-server`` or the ``redis`` package it
-reports that instead of a figure.
+The server is started here (:mod:`.redis_server`: a free port, no persistence) and stopped
+afterwards; the benchmark never touches another Redis. Without ``redis-server`` or the
+``redis`` package it reports that instead of a figure.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -32,58 +26,23 @@ from resilient_provider.cache import CacheBackend, DiskCache
 from resilient_provider.config import SharedSettings
 
 from .common import Figure, settings, timed
+from .redis_server import missing, private_redis
 from .servers import fake_yahoo
 
 NAME = "warm read-through batch via RedisCache vs DiskCache"
 
 
-@contextmanager
-def private_redis(directory: Path) -> Iterator[str]:
-    """A redis-server of our own on a free loopback port; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise FileNotFoundError("redis-server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-         "--loglevel", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"redis-server did not start on port {port}")
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def run(n: int = 500, repeats: int = 7) -> list[Figure]:
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        return [_not_run("the redis package is not installed")]
-    if shutil.which("redis-server") is None:
-        return [_not_run("redis-server is not installed")]
+    if (why := missing()) is not None:
+        return [_not_run(why)]
     from resilient_provider.shared.cache import RedisCache
     from resilient_provider.shared.link import RedisLink
     from resilient_provider.shared.tiered_cache import TieredCache
 
     symbols = [f"FC{i:03d}" for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp, fake_yahoo() as url, \
-            private_redis(Path(tmp)) as redis_url:
-        root = Path(tmp)
+            private_redis(Path(tmp) / "redis") as server:
+        root, redis_url = Path(tmp), server.url
         links = [RedisLink(SharedSettings.model_validate(
             {"enabled": True, "redis_url": redis_url, "key_prefix": f"bench-{name}",
              "connect_timeout_s": 1.0, "socket_timeout_s": 1.0})) for name in ("redis", "tier")]
