@@ -44,6 +44,9 @@ log = get_logger(__name__)
 #: Seconds between two looks at the leases a walk waits for.
 POLL_S = 0.05
 
+#: Rounds of waiting and claiming again a walk makes for symbols others hold.
+_ROUNDS = 3
+
 #: Extend a lease only if it is still ours: KEYS[1] the lease, ARGV[1] our token, ARGV[2] ms.
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -215,15 +218,29 @@ def walk_once_per_fleet(walk: Walk, serve_fresh: Serve, flight: FleetSingleFligh
                 results.update(walk(mine, **options))
         finally:
             flight.release(mine)
-        if theirs:
-            ended = flight.wait(theirs, wait_s)
+        pending, rounds = list(theirs), 0
+        while pending:
+            rounds += 1
+            ended = flight.wait(pending, wait_s)
             served = serve_fresh(ended, record=options.get("record", True)) if ended else {}
             results.update(served)
             flight.waited += len(served)
-            rest = [s for s in theirs if s not in served]
-            if rest:
-                flight.taken_over += len(rest)
-                results.update(walk(rest, **options))
+            unserved = [s for s in ended if s not in served]
+            held = [s for s in pending if s not in ended]  # past the wait: walked here
+            # A lease that ended without data (a dead or failing leader) is claimed again,
+            # so that one waiter takes over, not all of them (8 fetches of one symbol when
+            # a worker of 8 was killed holding leases).
+            try:
+                again, pending = flight.claim(unserved) if rounds < _ROUNDS else (unserved, [])
+            except RedisDown:
+                again, pending = unserved, []
+            mine_now = again + held
+            if mine_now:
+                flight.taken_over += len(mine_now)
+                try:
+                    results.update(walk(mine_now, **options))
+                finally:
+                    flight.release(again)
         return {symbol: results[symbol] for symbol in symbols}
 
     return fleet_walk

@@ -189,3 +189,27 @@ def test_with_redis_down_every_worker_fetches_alone(own_redis: RedisServer, key_
     finally:
         one.close()
     assert result.source is DataSource.PRIMARY and provider.asked == ["AAA"]
+
+
+def test_when_a_dead_workers_claim_expires_one_waiter_takes_over_not_all(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    dead = FleetSingleFlight(RedisLink(shared_settings(redis_server.unix_url, key_prefix)),
+                             lease_s=0.3)
+    assert dead.claim(["AAA"]) == (["AAA"], [])
+    dead.close()  # dies holding the lease
+    providers = [CountingProvider(latency_s=0.05) for _ in range(3)]
+    workers = [worker(p, cache, redis_server.unix_url, key_prefix, lease_s=0.3)
+               for p in providers]
+    answers: list[FetchResult] = []
+    try:
+        threads = [threading.Thread(target=lambda w=w: answers.append(w.fetch("AAA")))
+                   for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        for one in workers:
+            one.close()
+    assert len(answers) == 3 and all(a.source is not DataSource.ERROR for a in answers)
+    assert sum(len(p.asked) for p in providers) == 1  # 3 before the claim was taken again
