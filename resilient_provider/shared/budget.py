@@ -279,23 +279,6 @@ class SharedUpstreamBudget(UpstreamBudget):
                                  provider=provider)
         return min(left, _POLL_S)
 
-    def _refuse_by_verdict(self, provider: str, now: float) -> None:
-        """The local budget's refusals of a provider blocked on its own (see
-        :mod:`~resilient_provider.strategy.verdicts`); called with the lock held."""
-        if self._verdicts.blocked(provider, now):
-            self._cooling_skips += 1
-            raise UpstreamCoolingError(
-                f"{self.name} refuses {provider} itself (HTTP 429 to it while another "
-                "provider on the upstream is served): not sent; it tries again "
-                f"{self.settings.provider_block_window_s:g}s after its last 429",
-                cooling_for_s=0.0, provider=provider, own_block=True)
-        if self._verdicts.hands_over(provider, now):
-            self._cooling_skips += 1
-            raise UpstreamCoolingError(
-                f"{self.name} refused {provider} with HTTP 429; its other requests wait while "
-                f"another provider on the upstream tells an IP block from {provider}'s own",
-                cooling_for_s=max(0.0, self._cooling_until - now), provider=provider)
-
     def _heard(self, rate: float, alive: int) -> None:
         with self._lock:
             self._fleet_rate, self._alive = rate, alive

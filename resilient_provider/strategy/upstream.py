@@ -140,19 +140,8 @@ class UpstreamBudget:
                 now = self._clock()
                 left = self._time_left()
                 cooling = self._cooling_until - now
-                if not probe and self._verdicts.blocked(provider, now):
-                    self._cooling_skips += 1
-                    raise UpstreamCoolingError(
-                        f"{self.name} refuses {provider} itself (HTTP 429 to it while another "
-                        "provider on the upstream is served): not sent; it tries again "
-                        f"{self.settings.provider_block_window_s:g}s after its last 429",
-                        cooling_for_s=0.0, provider=provider, own_block=True)
-                if not probe and self._verdicts.hands_over(provider, now):
-                    self._cooling_skips += 1
-                    raise UpstreamCoolingError(
-                        f"{self.name} refused {provider} with HTTP 429; its other requests "
-                        "wait while another provider on the upstream tells an IP block from "
-                        f"{provider}'s own", cooling_for_s=max(0.0, cooling), provider=provider)
+                if not probe:
+                    self._refuse_by_verdict(provider, now)
                 if cooling > 0:
                     if cooling > left:
                         self._cooling_skips += 1
@@ -181,6 +170,23 @@ class UpstreamBudget:
                     wait = min(wait, _RECHECK_S)  # the rate may rise meanwhile
             self._sleep(wait)
             waited += wait
+
+    def _refuse_by_verdict(self, provider: str, now: float) -> None:
+        """Refuse a request of a provider blocked on its own, or whose 429 another provider
+        on the upstream is telling from an IP block (see :mod:`.verdicts`); lock held."""
+        if self._verdicts.blocked(provider, now):
+            self._cooling_skips += 1
+            raise UpstreamCoolingError(
+                f"{self.name} refuses {provider} itself (HTTP 429 to it while another "
+                "provider on the upstream is served): not sent; it tries again "
+                f"{self.settings.provider_block_window_s:g}s after its last 429",
+                cooling_for_s=0.0, provider=provider, own_block=True)
+        if self._verdicts.hands_over(provider, now):
+            self._cooling_skips += 1
+            raise UpstreamCoolingError(
+                f"{self.name} refused {provider} with HTTP 429; its other requests wait while "
+                f"another provider on the upstream tells an IP block from {provider}'s own",
+                cooling_for_s=max(0.0, self._cooling_until - now), provider=provider)
 
     def settle(self, ticket: Ticket, *, status: int | None,
                retry_after_s: float | None = None) -> None:
