@@ -93,7 +93,7 @@ class ResilientProvider(AsyncTwins):
         self._rates = RateMemory(self.settings.stats_path().parent / RATES_FILE_NAME)
         self.upstreams = budgets_for(
             providers, self.settings, learned=self._rates.load(), clock=self._clock,
-            sleep=sleep, **({"make_budget": self.fleet.budget_maker()} if self.fleet else {}))
+            sleep=sleep, make_budget=self.fleet.budget_maker() if self.fleet else None)
         self._guarded = [
             GuardedProvider(p, self.settings.policy_for(p.name), clock=self._clock, sleep=sleep,
                             rng=rng, stats=self.stats, slots=self._slots,

@@ -73,7 +73,7 @@ class Fleet:
             return UpstreamBudget
         from .budget import SharedUpstreamBudget
 
-        return partial(_shared_budget, SharedUpstreamBudget, self.link)
+        return partial(SharedUpstreamBudget, link=self.link)
 
     def breaker(self, name: str, policy: ProviderPolicy, *,
                 clock: Callable[[], float]) -> Breaker | None:
@@ -117,9 +117,3 @@ class Fleet:
         if self._flight is not None:
             self._flight.close()
         self.link.close()
-
-
-def _shared_budget(cls: Any, link: RedisLink, name: str, settings: Any,
-                   **options: Any) -> UpstreamBudget:
-    budget: UpstreamBudget = cls(name, settings, link, **options)
-    return budget

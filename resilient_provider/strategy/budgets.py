@@ -15,12 +15,14 @@ MakeBudget = Callable[..., UpstreamBudget]
 def budgets_for(providers: Sequence[Provider], settings: Settings, *,
                 learned: Mapping[str, float], clock: Callable[[], float],
                 sleep: Callable[[float], None],
-                make_budget: MakeBudget = UpstreamBudget) -> dict[str, UpstreamBudget]:
+                make_budget: MakeBudget | None = None) -> dict[str, UpstreamBudget]:
     """One request budget per upstream the providers declare (their ``upstream``), bound to
     every provider on it that takes a gate (``bind_gate``). A budget starts at the rate
     ``learned`` for its upstream in an earlier run when ``remember_rate`` is on. A provider
     that declares no upstream is not paced by a budget (its own ``rate_limit_per_s`` cap
-    still applies). ``make_budget`` builds each (fleet mode passes its shared one)."""
+    still applies). ``make_budget`` builds each (fleet mode passes its shared one; default
+    :class:`~.upstream.UpstreamBudget`)."""
+    make_budget = make_budget or UpstreamBudget
     budgets: dict[str, UpstreamBudget] = {}
     for provider in providers:
         name = upstream_of(provider)
