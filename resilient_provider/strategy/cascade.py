@@ -48,21 +48,24 @@ class Cascade:
         self.providers = tuple(providers)
         self.cache = cache
         self.settings = settings
-        self._clock = clock
+        self._clock = self.clock = clock
         self._stats = stats
         self._freshness = FreshnessRule.from_settings(settings.cache)
 
-    def serve_fresh(self, symbols: Sequence[str], *,
-                    record: bool = True) -> dict[str, FetchResult]:
+    def serve_fresh(self, symbols: Sequence[str], *, record: bool = True,
+                    fetched_since: float | None = None) -> dict[str, FetchResult]:
         """Answers for those of ``symbols`` that have a fresh cache entry, from one ``get_many``;
         the others are left out. No provider is called (the read-through of a request).
-        ``record=False`` leaves counting them as requests to the caller (as for :meth:`walk`)."""
+        ``record=False`` leaves counting them as requests to the caller (as for :meth:`walk`);
+        ``fetched_since`` (the clock's time) serves only entries fetched from then on."""
         started = time.perf_counter()
         cached = self._cache_get(symbols)
         now = self._clock()
         latency_ms = (time.perf_counter() - started) * 1000.0
         served: dict[str, FetchResult] = {}
         for symbol, entry in cached.items():
+            if fetched_since is not None and entry.fetched_at < fetched_since:
+                continue
             if self._freshness.judge(entry, now) is Freshness.FRESH:
                 served[symbol] = FetchResult(
                     symbol=symbol, source=DataSource.CACHE_FRESH, data=entry.data,

@@ -65,8 +65,8 @@ class Engine:
         self._cascade = cascade
         # The walk of the chain: the cascade's, or (fleet mode) one claiming each symbol
         # fleet-wide first (resilient_provider.shared.single_flight).
-        self._walk = fleet_walk(cascade.walk, cascade.serve_fresh) if fleet_walk is not None \
-            else cascade.walk
+        self._fleet_walk = fleet_walk(cascade.walk, cascade.serve_fresh) \
+            if fleet_walk is not None else None
         self._coalescer = coalescer
         self._refreshing = Coalescer()  # refresh requests share walks only with each other
         self._stats = stats
@@ -101,10 +101,11 @@ class Engine:
         backoffs (see :class:`~.batch.BatchTail`).
         """
         with run_scope(self._stats.run_id):
+            asked_at = self._cascade.clock()
             results, with_rows = self._up_front(plan.symbols, refresh=refresh)
             progress.advance(len(results))
             tail = BatchTail()
-            walk = partial(self._walk, skip_backoff=tail.reached, record=False)
+            walk = partial(self._walk(asked_at), skip_backoff=tail.reached, record=False)
             todo = [s for s in plan.symbols if s not in results]
             workers, chunks = self._chunking(todo)
             joined: dict[str, bool] = {}
@@ -133,12 +134,22 @@ class Engine:
             symbols, upstream, max_size=self._chunk_size, deadline_s=self._deadline_s,
             max_running=_PACED_CHUNKS_AT_ONCE)
 
+    def _walk(self, asked_at: float) -> Callable[..., dict[str, FetchResult]]:
+        """The walk of the chain for a request asked at ``asked_at`` (the clock's time): the
+        cascade's, or in fleet mode one claiming each symbol fleet-wide first
+        (:mod:`resilient_provider.shared.single_flight`), which serves what other workers
+        fetched since then."""
+        if self._fleet_walk is None:
+            return self._cascade.walk
+        return partial(self._fleet_walk, asked_at=asked_at)
+
     def _answer(self, symbols: Sequence[str], *, refresh: bool) -> dict[str, FetchResult]:
         """The up-front answers, then the chain for the symbols they did not answer."""
+        asked_at = self._cascade.clock()
         answered, with_rows = self._up_front(symbols, refresh=refresh)
         rest = [s for s in symbols if s not in answered]
         if rest:
-            walked = self._walk(rest)
+            walked = self._walk(asked_at)(rest)
             self._known_unknowns.learn(walked, with_rows=with_rows)
             answered.update(walked)
         return {symbol: answered[symbol] for symbol in symbols}

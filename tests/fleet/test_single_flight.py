@@ -213,3 +213,55 @@ def test_when_a_dead_workers_claim_expires_one_waiter_takes_over_not_all(
             one.close()
     assert len(answers) == 3 and all(a.source is not DataSource.ERROR for a in answers)
     assert sum(len(p.asked) for p in providers) == 1  # 3 before the claim was taken again
+
+
+def _lease_gone(url_socket: str, prefix: str, symbol: str) -> None:
+    """Wait (real time, on Redis's clock) until ``symbol``'s lease and done-mark are gone."""
+    import redis as redis_py
+
+    client = redis_py.Redis(unix_socket_path=url_socket, socket_timeout=2)
+    try:
+        give_up = time.monotonic() + 5
+        while client.exists(f"{prefix}:lease:{symbol}") and time.monotonic() < give_up:
+            time.sleep(0.02)
+        assert not client.exists(f"{prefix}:lease:{symbol}")
+    finally:
+        client.close()
+
+
+def test_a_symbol_claimed_after_another_worker_fetched_it_is_served_not_fetched_again(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    # A batch reads the cache up front and its chunks claim their symbols later: with a worker
+    # killed holding leases, survivors' queued chunks claimed symbols whose done-mark was
+    # gone and fetched them again (1.44 calls per symbol). A claim now looks once more.
+    first, second = CountingProvider(), CountingProvider()
+    one = worker(first, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
+    two = worker(second, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
+    try:
+        asked_at = two._cascade.clock()  # the batch's up-front read: AAA not cached yet
+        assert one.fetch("AAA").source is DataSource.PRIMARY
+        _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
+        walked = two._engine._walk(asked_at)(["AAA"])  # the chunk's walk, later
+    finally:
+        one.close()
+        two.close()
+    assert walked["AAA"].source is DataSource.CACHE_FRESH
+    assert (first.asked, second.asked) == (["AAA"], [])
+
+
+def test_an_entry_fetched_before_the_request_was_asked_is_not_served_by_the_second_look(
+        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+    # A refresh request bypasses the cache: the second look after a claim must not hand it
+    # what was cached before it asked.
+    first, second = CountingProvider(), CountingProvider()
+    one = worker(first, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
+    two = worker(second, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
+    try:
+        assert one.fetch("AAA").source is DataSource.PRIMARY
+        _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
+        refreshed = two.fetch("AAA", refresh=True)
+    finally:
+        one.close()
+        two.close()
+    assert refreshed.source is DataSource.PRIMARY
+    assert (first.asked, second.asked) == (["AAA"], ["AAA"])
