@@ -192,3 +192,27 @@ def test_a_cache_that_cannot_list_says_so(make_facade: MakeFacade) -> None:
     provider = make_facade(ScriptedProvider("p"), cache=Plain())
     with pytest.raises(CacheNotListableError, match="cannot list"):
         provider.cache_entries()
+
+
+def test_the_readme_example_runs_and_its_offline_answer_sends_no_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from resilient_provider.testing import FakeYahooServer
+    from tests.conftest import write_fake_yahoo_config
+    from tests.unit.test_readme_examples import python_block_after
+
+    block = python_block_after("### Cache tools and offline mode")
+    online, offline = block.split("offline = settings")
+    with FakeYahooServer(seed=4) as yahoo:
+        config = Path(write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=5))
+        config.write_text(config.read_text().replace(
+            "cache: {backend: memory}", f"cache: {{path: '{tmp_path / 'cache'}'}}"))
+        monkeypatch.chdir(tmp_path)
+        namespace: dict[str, object] = {}
+        exec(online, namespace)
+        sent = yahoo.count()
+        exec("offline = settings" + offline, namespace)
+        assert yahoo.count() == sent
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out[:2]] == [["AAPL", "fresh"], ["MSFT", "fresh"]]
+    assert out[2] == "cache_fresh"
+    assert (tmp_path / "cache.csv").read_text().startswith("symbol,kind,status,")
