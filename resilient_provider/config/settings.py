@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     enable_fallback: bool = True
     enable_stale_cache: bool = True
+    #: Answer from the cache only, at once: no provider is asked, nothing is retried or waited
+    #: for; entries are served fresh or stale (whatever ``enable_stale_cache`` says), symbols
+    #: without one get ``offline_no_cache``.
+    offline: bool = False
     deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
     max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
     batch_size: int = Field(default=25, ge=1, le=1000)
