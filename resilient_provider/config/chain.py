@@ -17,12 +17,13 @@ __all__ = ["require_providers"]
 
 
 def require_providers(settings: Settings, *, source: str | os.PathLike[str] | None = None) -> None:
-    """Raise ConfigError unless ``settings`` names at least one provider.
+    """Raise ConfigError unless ``settings`` names at least one provider (or is offline:
+    then no provider is asked anyway).
 
     ``source`` is the configuration file the settings came from, named in the message; an
     environment override of the list is named too, as it beats the file.
     """
-    if settings.providers:
+    if settings.providers or settings.offline:
         return
     variable = f"{ENV_PREFIX}PROVIDERS"
     by_env = any(name.upper() == variable for name in os.environ)  # it beats the file

@@ -161,6 +161,10 @@ def test_require_providers_accepts_a_chain_and_refuses_an_empty_one() -> None:
         require_providers(Settings(providers=[]))
 
 
+def test_an_offline_configuration_needs_no_provider() -> None:
+    require_providers(Settings(providers=[], offline=True))  # the cache alone answers
+
+
 def test_the_library_still_takes_an_empty_chain_with_providers_passed_in_code(
         tmp_path: Path) -> None:
     settings = Settings.from_yaml(write(tmp_path, EMPTY_CHAIN))
