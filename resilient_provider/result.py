@@ -63,7 +63,9 @@ class FetchResult:
     """The full answer for one symbol: the data (or error) plus its provenance and trace.
 
     ``ticker`` is what the caller asked for, as spelled (``" aapl"``); it defaults to
-    ``symbol``, the normalised form.
+    ``symbol``, the normalised form. ``latency_ms`` is this symbol's own: from the start of its
+    walk of the chain until its answer was ready (in a batch, not the slowest symbol's of its
+    chunk).
     """
 
     symbol: str
