@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from .cache import CacheBackend, open_cache
 from .cache.not_found import open_not_found
@@ -33,6 +33,9 @@ from .strategy.guarded import GuardedProvider
 from .strategy.rate_memory import RATES_FILE_NAME, RateMemory
 from .symbols import normalize_symbol
 from .threads import DaemonThreadPool
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = get_logger(__name__)
 
@@ -191,19 +194,36 @@ class ResilientProvider(AsyncTwins, CacheMethods):
         self._check_open()
         return self._batch(plan, progress, refresh)
 
+    @overload
+    def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: Literal[False] = False,
+                              progress: bool | None = None,
+                              refresh: bool = False) -> dict[str, dict[str, Any]]: ...
+
+    @overload
+    def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: Literal[True],
+                              progress: bool | None = None,
+                              refresh: bool = False) -> pd.DataFrame: ...
+
+    @overload
+    def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool,
+                              progress: bool | None = None, refresh: bool = False,
+                              ) -> dict[str, dict[str, Any]] | pd.DataFrame: ...
+
     def batch_get_ticker_info(self, symbols: Iterable[str], *, as_frame: bool = False,
-                              progress: bool | None = None, refresh: bool = False) -> Any:
+                              progress: bool | None = None, refresh: bool = False,
+                              ) -> dict[str, dict[str, Any]] | pd.DataFrame:
         """:meth:`get_ticker_info` for many symbols: ``{symbol as given: tagged dict}`` in input
-        order, or with ``as_frame=True`` a pandas DataFrame indexed by symbol with the info
-        fields, then the tag columns (:data:`~resilient_provider.result.TAG_COLUMNS`:
-        ``_data_source``, ``_provider``, ``_is_stale``, ``_fetched_at``, ``_age_s``,
-        ``_latency_ms``, ``_error_code``, ``error``). See :meth:`batch_fetch` for the rest."""
+        order, or with ``as_frame=True`` a pandas DataFrame in the fixed schema of
+        :mod:`~resilient_provider.frame_schema`: indexed by ``ticker`` (each item as given), a
+        ``symbol`` column (normalised), the core fields with fitting dtypes, every other field
+        an answer had, then the tag columns (:data:`~resilient_provider.result.TAG_COLUMNS`).
+        See :meth:`batch_fetch` for the rest."""
         plan = plan_batch(symbols)
         self._check_open()
         return self._batch_info(plan, as_frame, progress, refresh)
 
     def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None,
-                    refresh: bool) -> Any:
+                    refresh: bool) -> dict[str, dict[str, Any]] | pd.DataFrame:
         results = self._batch(plan, progress, refresh)
         if as_frame:
             from .frames import results_frame  # imported here: pandas is slow to import

@@ -12,13 +12,16 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from .config import Settings
 from .result import FetchResult
 from .strategy.batch import BatchPlan, plan_batch
 from .symbols import normalize_symbol
 from .threads import DaemonThreadPool
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -35,7 +38,7 @@ class _Sync(Protocol):
     def _batch(self, plan: BatchPlan, progress: bool | None,
                refresh: bool) -> dict[str, FetchResult]: ...
     def _batch_info(self, plan: BatchPlan, as_frame: bool, progress: bool | None,
-                    refresh: bool) -> Any: ...
+                    refresh: bool) -> dict[str, dict[str, Any]] | pd.DataFrame: ...
 
 
 class AsyncTwins:
@@ -59,9 +62,26 @@ class AsyncTwins:
         self._check_open()
         return await _off_the_loop(self, partial(self._batch, plan, progress, refresh))
 
+    @overload
+    async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
+                                     as_frame: Literal[False] = False,
+                                     progress: bool | None = None,
+                                     refresh: bool = False) -> dict[str, dict[str, Any]]: ...
+
+    @overload
+    async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
+                                     as_frame: Literal[True], progress: bool | None = None,
+                                     refresh: bool = False) -> pd.DataFrame: ...
+
+    @overload
+    async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *, as_frame: bool,
+                                     progress: bool | None = None, refresh: bool = False,
+                                     ) -> dict[str, dict[str, Any]] | pd.DataFrame: ...
+
     async def abatch_get_ticker_info(self: _Sync, symbols: Iterable[str], *,
                                      as_frame: bool = False, progress: bool | None = None,
-                                     refresh: bool = False) -> Any:
+                                     refresh: bool = False,
+                                     ) -> dict[str, dict[str, Any]] | pd.DataFrame:
         """:meth:`batch_get_ticker_info` for ``async`` code."""
         plan = plan_batch(symbols)
         self._check_open()

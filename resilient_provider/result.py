@@ -63,7 +63,9 @@ class FetchResult:
     """The full answer for one symbol: the data (or error) plus its provenance and trace.
 
     ``ticker`` is what the caller asked for, as spelled (``" aapl"``); it defaults to
-    ``symbol``, the normalised form.
+    ``symbol``, the normalised form. ``latency_ms`` is this symbol's own: from the start of its
+    walk of the chain until its answer was ready (in a batch, not the slowest symbol's of its
+    chunk).
     """
 
     symbol: str
@@ -115,6 +117,23 @@ class FetchResult:
             "_error_code": error_code,
             "error": message,
         }
+
+    def __repr__(self) -> str:
+        """One short line: symbol, source, provider, stale, age, latency, error code, and how
+        many fields the data has (not the fields themselves: an info dict has about 185)."""
+        asked = "" if self.ticker == self.symbol else f", ticker={self.ticker!r}"
+        tags = self.tags()
+        age = None if self.age_s is None else round(self.age_s, 1)
+        return (f"FetchResult(symbol={self.symbol!r}{asked}, source={tags['_data_source']!r}, "
+                f"provider={self.provider!r}, stale={self.is_stale}, age_s={age}, "
+                f"latency_ms={round(self.latency_ms, 1)}, error_code={tags['_error_code']!r}, "
+                f"fields={len(self.data or ())})")
+
+    def _repr_html_(self) -> str:
+        """The answer as an HTML table for notebooks: its tags, then the core fields."""
+        from .html_repr import result_html
+
+        return result_html(self)
 
     def to_tagged_dict(self) -> dict[str, Any]:
         """The ``get_ticker_info`` format: the canonical dict plus ``_``-prefixed tags.

@@ -9,7 +9,6 @@ shapes and the tag names come from :mod:`resilient_provider.frames` and
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config import format_duration
-from ..frames import FLAT_COLUMNS, flat_frame, flat_rows
+from ..frames import FLAT_COLUMNS, file_frame, flat_rows, write_frame_csv
 from ..result import FetchResult
 
 if TYPE_CHECKING:
@@ -28,13 +27,14 @@ if TYPE_CHECKING:
 
 
 def write_parquet(results: Sequence[FetchResult], path: Path) -> None:
-    """The CSV columns (core fields, then tags) as a Parquet file; needs pyarrow.
+    """The CSV's columns and rows (:data:`~resilient_provider.frames.FILE_COLUMNS`, with the
+    dtypes of the frame schema) as a Parquet file; needs pyarrow.
 
     Raises:
         ModuleNotFoundError: pyarrow is not installed (``pip install
             'resilient-provider[parquet]'``).
     """
-    flat_frame(results).to_parquet(path, engine="pyarrow", index=False)
+    file_frame(results).to_parquet(path, engine="pyarrow", index=False)
 
 
 def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:
@@ -44,11 +44,10 @@ def write_json(results: Sequence[FetchResult], stream: TextIO) -> None:
 
 
 def write_csv(results: Sequence[FetchResult], stream: TextIO) -> None:
-    """One CSV row per symbol: core fields then tags (empty cell for None)."""
-    writer = csv.DictWriter(stream, fieldnames=FLAT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in flat_rows(results):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    """One CSV row per symbol in the frame schema's columns
+    (:data:`~resilient_provider.frames.FILE_COLUMNS`: core fields, ``ticker``, then tags):
+    times as ISO 8601 UTC, integers without a decimal point, an empty cell when missing."""
+    write_frame_csv(file_frame(results), stream)
 
 
 def table_label(field: str) -> str:

@@ -39,6 +39,7 @@ from ..errors import (
     ResilientProviderError,
 )
 from ..symbols import normalize_symbols
+from .answer_times import answered
 from .gate import RequestGate
 from .protocol import InfoOrError
 from .session import YahooSession, checked_base_url
@@ -256,6 +257,7 @@ class YahooQueryProvider:
         if refusal is not None:  # a request was never sent: what it would have answered is not
             answers = {s: a if isinstance(a, dict) else refusal for s, a in answers.items()}
         final = {s: self._final(s, a) for s, a in answers.items()}
+        answered(*final)  # the chunk's symbols are ready now, whatever later chunks take
         if not any(isinstance(a, AuthenticationError) for a in final.values()):
             self._give_back(ticker, recorder)  # a Ticker whose crumb was refused is dropped
         return final

@@ -36,6 +36,7 @@ from ..config import YAHOO_UPSTREAM
 from ..errors import DataContractError, RateLimitError, ResilientProviderError
 from ..logs import get_logger
 from ..symbols import normalize_symbols
+from .answer_times import answered
 from .gate import RequestGate
 from .protocol import InfoOrError
 from .session import YahooSession, checked_base_url
@@ -235,6 +236,7 @@ class YFinanceProvider:
         # yfinance swallows most exceptions, a gate's refusal too: a request it could not send
         # leaves the answer incomplete whatever yfinance made of it.
         refusal = self._take_refusal()
+        answered(symbol)  # this symbol's own latency ends here, not with the slowest symbol's
         return refusal if refusal is not None and not isinstance(answer, dict) else answer
 
     def _take_refusal(self) -> ResilientProviderError | None:

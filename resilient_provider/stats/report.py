@@ -273,6 +273,12 @@ class ReliabilityReport:
         return sum(view.successes for name, view in self.providers.items()
                    if name in upstream.requests_by_provider)
 
+    def _repr_html_(self) -> str:
+        """The report as HTML tables for notebooks: source mix, providers, alerts."""
+        from ..html_repr import report_html
+
+        return report_html(self)
+
     def to_dict(self) -> JsonDict:
         """The JSON-ready dict of ``get_reliability_stats()`` (or, stored, ``stats --json``)."""
         stored = self.stored is not None

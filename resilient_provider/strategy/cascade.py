@@ -96,6 +96,7 @@ class Cascade:
         trace: dict[str, list[Attempt]] = {s: [] for s in symbols}
         errors: dict[str, list[ResilientProviderError]] = {s: [] for s in symbols}
         answers: dict[str, tuple[DataSource, CacheEntry, float]] = {}
+        answered_ms: dict[str, float] = {}  # a provider's answer: when it was ready, per symbol
 
         pending = list(symbols)
         steps: dict[str, StepResult] = {}
@@ -111,6 +112,7 @@ class Cascade:
             later = chain[index + 1] if index + 1 < len(chain) else None
             steps = self._held_while_cooling(provider, pending)
             asked = [s for s in pending if s not in steps]
+            step_started_ms = (time.perf_counter() - started) * 1000.0
             if asked:
                 steps.update(provider.fetch(asked, deadline, skip_backoff=(
                     None if skip_backoff is None or later is None
@@ -125,6 +127,7 @@ class Cascade:
                 if step.data is not None:
                     fresh[symbol] = CacheEntry(step.data, fetched_at, provider.name)
                     answers[symbol] = (source, fresh[symbol], 0.0)
+                    answered_ms[symbol] = step_started_ms + step.latency_ms
                 elif step.error is not None:
                     errors[symbol].append(step.error)
             self._cache_set_many(fresh)
@@ -148,8 +151,8 @@ class Cascade:
                 result = FetchResult(
                     symbol=symbol, source=source, data=entry.data, provider=entry.provider,
                     fetched_at=entry.fetched_at, age_s=age_s,
-                    is_stale=source is DataSource.CACHE_STALE, latency_ms=latency_ms,
-                    attempts=attempts)
+                    is_stale=source is DataSource.CACHE_STALE,
+                    latency_ms=answered_ms.get(symbol, latency_ms), attempts=attempts)
             else:
                 error = _final_error(symbol, errors[symbol], attempts)
                 log.warning("no data for %s: %s", symbol, error.message)

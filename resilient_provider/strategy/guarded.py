@@ -20,6 +20,7 @@ from ..errors import (
     ThrottledError,
 )
 from ..logs import describe_errors, get_logger
+from ..providers.answer_times import ANSWER_TIMES, AnswerTimes
 from ..providers.protocol import Provider
 from ..stats import ReliabilityStats
 from .breaker import Breaker, BreakerState, CircuitBreaker, log_recovery
@@ -34,8 +35,10 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """How one provider ended for one symbol within a request; ``retried_codes`` are the
-    error codes of its earlier attempts for the symbol, which were retried."""
+    """How one provider ended for one symbol within a request; ``latency_ms`` is the symbol's
+    own: from the step's start until its answer was ready (its attempt's end, or earlier when
+    the adapter marks it), not the slowest symbol's; ``retried_codes`` are the error codes of
+    its earlier attempts for the symbol, which were retried."""
 
     data: dict[str, Any] | None
     error: ResilientProviderError | None
@@ -104,6 +107,7 @@ class GuardedProvider:
         """
         started = time.perf_counter()
         settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
+        settled_at: dict[str, float] = {}  # perf_counter() when each symbol's answer was ready
         pending = list(symbols)
         retries = 0
         retried: dict[str, list[str]] = {}
@@ -130,7 +134,7 @@ class GuardedProvider:
         try:
             for attempt in retrying:
                 with attempt:
-                    outcome = self._attempt(pending, deadline, retries + 1)
+                    outcome = self._timed_attempt(pending, deadline, retries + 1, settled_at)
                     to_retry = {s: r for s, r in outcome.items()
                                 if isinstance(r, ResilientProviderError)
                                 and is_retriable(r, self.policy.retry)
@@ -149,14 +153,32 @@ class GuardedProvider:
                           "a backoff with nothing else to do meanwhile", self.name,
                           len(exhausted.errors))
 
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        ended = time.perf_counter()
         return {
             s: StepResult(data=r if isinstance(r, dict) else None,
                           error=r if isinstance(r, ResilientProviderError) else None,
-                          latency_ms=latency_ms, retries=retries,
+                          latency_ms=(settled_at.get(s, ended) - started) * 1000.0,
+                          retries=retries,
                           retried_codes=tuple(retried.get(s, ())))
             for s, r in settled.items()
         }
+
+    def _timed_attempt(self, symbols: Sequence[str], deadline: Deadline, number: int,
+                       settled_at: dict[str, float],
+                       ) -> dict[str, ResilientProviderError | dict[str, Any]]:
+        """:meth:`_attempt`, noting in ``settled_at`` when each symbol's answer was ready: when
+        the adapter marked it (:mod:`~..providers.answer_times`), else at the call's end. A
+        later attempt for a symbol overwrites its time: only its last answer counts."""
+        times = AnswerTimes()
+        token = ANSWER_TIMES.set(times)
+        try:
+            outcome = self._attempt(symbols, deadline, number)
+        finally:
+            ANSWER_TIMES.reset(token)
+        ended = time.perf_counter()
+        for symbol in outcome:
+            settled_at[symbol] = min(times.at(symbol) or ended, ended)
+        return outcome
 
     def _attempt(self, symbols: Sequence[str], deadline: Deadline, number: int,
                  ) -> dict[str, ResilientProviderError | dict[str, Any]]:

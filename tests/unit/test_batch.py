@@ -500,18 +500,18 @@ def test_async_batch_twins_raise_bad_input_in_the_callers_frame(make_facade: Mak
 # --- frames --------------------------------------------------------------------------------------
 
 
-def test_as_frame_gives_a_dataframe_indexed_by_symbol_with_tag_columns(
+def test_as_frame_gives_a_dataframe_indexed_by_ticker_with_tag_columns(
         make_facade: MakeFacade) -> None:
     facade = make_facade(ScriptedProvider("one", {"NOPE": SymbolNotFoundError("no such symbol")}))
     frame = facade.batch_get_ticker_info(["msft", "AAPL", "NOPE", "../x"], as_frame=True)
     assert list(frame.index) == ["msft", "AAPL", "NOPE", "../x"]
-    assert frame.index.name == "symbol"
+    assert frame.index.name == "ticker"  # as given; the normalised symbol is a column
     for column in ("_data_source", "_provider", "_is_stale", "_age_s", "_latency_ms", "error"):
         assert column in frame.columns
     assert frame.loc["AAPL", "regularMarketPrice"] == make_info("AAPL")["regularMarketPrice"]
     assert list(frame["_data_source"]) == ["primary", "primary", "error", "error"]
     assert frame.loc["NOPE", "_error_code"] == "symbol_not_found"
-    assert "no such symbol" in frame.loc["NOPE", "error"]
+    assert "no such symbol" in str(frame.loc["NOPE", "error"])
     assert frame.loc["msft", "_provider"] == "one"
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from resilient_provider.cli.render import (
     write_table,
 )
 from resilient_provider.errors import SymbolNotFoundError
-from resilient_provider.frames import results_frame
+from resilient_provider.frames import FILE_COLUMNS, results_frame
 from resilient_provider.providers.canonical import CORE_FIELDS
 from resilient_provider.result import TAG_COLUMNS, DataSource, FetchResult
 from resilient_provider.testing import make_info
@@ -58,11 +59,13 @@ def test_the_tagged_dicts_tags_are_tag_columns_with_the_same_values() -> None:
             {name: result.tags()[name] for name in tag_names}
 
 
-def test_the_csv_header_ends_in_the_tag_columns() -> None:
+def test_the_csv_header_is_the_core_fields_then_the_schemas_then_the_tag_columns() -> None:
     out = io.StringIO()
     write_csv(RESULTS, out)
     header = next(csv.reader(io.StringIO(out.getvalue())))
-    assert header == [*CORE_FIELDS, *TAG_COLUMNS]
+    assert header == list(FILE_COLUMNS)
+    assert header[:len(CORE_FIELDS)] == list(CORE_FIELDS)
+    assert header[-len(TAG_COLUMNS):] == list(TAG_COLUMNS)
 
 
 def test_the_csv_cells_are_the_tag_values() -> None:
@@ -90,8 +93,9 @@ def test_the_dataframe_ends_in_the_tag_columns() -> None:
     frame = results_frame({r.symbol: r for r in RESULTS})
     assert tuple(frame.columns[-len(TAG_COLUMNS):]) == TAG_COLUMNS
     assert not set(frame.columns[:-len(TAG_COLUMNS)]) & set(TAG_COLUMNS)
-    assert frame.loc["MSFT", "_fetched_at"] == STALE.tags()["_fetched_at"]
-    assert "no such symbol" in frame.loc["NOPE", "error"]
+    fetched_at: Any = frame.loc["MSFT", "_fetched_at"]  # a pd.Timestamp
+    assert fetched_at.isoformat(timespec="milliseconds") == STALE.tags()["_fetched_at"]
+    assert "no such symbol" in str(frame.loc["NOPE", "error"])
 
 
 def test_the_parquet_file_ends_in_the_tag_columns(tmp_path: Path) -> None:
@@ -100,7 +104,7 @@ def test_the_parquet_file_ends_in_the_tag_columns(tmp_path: Path) -> None:
 
     path = tmp_path / "out.parquet"
     write_parquet(RESULTS, path)
-    assert list(pd.read_parquet(path).columns) == [*CORE_FIELDS, *TAG_COLUMNS]
+    assert list(pd.read_parquet(path).columns) == list(FILE_COLUMNS)
 
 
 def test_the_table_rows_end_in_the_tag_columns() -> None:
