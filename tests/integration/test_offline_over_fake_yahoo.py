@@ -36,7 +36,7 @@ def test_offline_serves_the_cache_with_yahoo_down_and_sends_nothing(
             frame = offline.batch_get_ticker_info(["AAPL", "MSFT", "NVDA"], as_frame=True)
         assert list(frame["_data_source"]) == ["cache_stale", "cache_stale", "error"]
         assert list(frame["_error_code"])[2] == "offline_no_cache"
-        assert frame.loc["AAPL", "regularMarketPrice"] > 0
+        assert float(frame["regularMarketPrice"]["AAPL"]) > 0
         assert requests_sent(rig) == sent and rig.clock.sleeps == []
 
         # The same request online: the dead sources are asked and retried before the cache
