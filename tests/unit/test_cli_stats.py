@@ -94,7 +94,7 @@ def test_the_default_is_the_last_run_as_a_table(config: str, capsys: pytest.Capt
     assert [line.split() for line in out.splitlines() if line.startswith(("primary ", "fallback "))] == [
         ["primary", "16", "88.9%"], ["fallback", "2", "11.1%"]]
     yfinance = next(line.split() for line in out.splitlines() if line.startswith("yfinance"))
-    assert yfinance[:4] == ["yfinance", "18", "88.9%", "2"]
+    assert yfinance[:5] == ["yfinance", "18", "88.9%", "0", "2"]  # calls, success, not found, retries
     assert "rate_limited 2" in out and "alerts: none" in out
     assert "sick00000002" not in out and "old000000001" not in out
 
@@ -267,7 +267,8 @@ def test_stats_shows_what_a_facade_recorded(make_facade: MakeFacade, tmp_path: P
     shown = json.loads(out)
     assert shown["run_id"] == facade.run_id and shown["ended_at"] is not None
     assert shown["counts"] == live["counts"] == {
-        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0}
+        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0,
+        "not_found": 0}
     assert shown["providers"]["one"]["failures"] == live["providers"]["one"]["failures"] == {"server_error": 1}
     code, out, _ = stats(capsys, "--config", str(config))
     assert code == 0 and f"run {facade.run_id}" in out and "server_error 1" in out
