@@ -15,6 +15,7 @@ from . import (
     bench_fleet,
     bench_fleet_budget,
     bench_fleet_cache,
+    bench_fleet_outages,
     bench_memory,
     bench_overhead,
     bench_throttle,
@@ -46,7 +47,7 @@ def main() -> None:
         ("throttling", lambda: bench_throttle.run(100 if quick else 500)),
         # Fleet mode (issue 16): a private redis-server; "not run" rows without one.
         ("fleet", lambda: [*bench_fleet_cache.run(), *bench_fleet_budget.run(),
-                           *bench_fleet.run()]),
+                           *bench_fleet.run(), *bench_fleet_outages.run()]),
     ]
     for name, step in steps:
         if args.only and name not in args.only:

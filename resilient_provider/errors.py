@@ -28,6 +28,7 @@ __all__ = [
     "DeadlineExceededError",
     "InvalidSymbolError",
     "NetworkError",
+    "OfflineNoCacheError",
     "ProviderError",
     "ProviderNotInstalledError",
     "ProviderTimeoutError",
@@ -245,3 +246,13 @@ class ConfigError(ResilientProviderError, ValueError):
 
     code = "config_error"
     hint = "Fix the named setting in config.yaml or the RESILIENT_PROVIDER_* environment."
+
+
+class OfflineNoCacheError(ResilientProviderError):
+    """Offline mode (the ``offline`` setting, ``--offline``) and the cache has no entry it may
+    serve for the symbol (none, or one older than ``cache.max_stale_age``): no provider was
+    asked."""
+
+    code = "offline_no_cache"
+    hint = ("Offline mode answers from the cache only; fetch the symbol once online "
+            "(offline: false) to have it cached.")

@@ -15,6 +15,7 @@ from .cache import CacheBackend, open_cache
 from .cache.not_found import open_not_found
 from .config import Settings
 from .facade_async import AsyncTwins
+from .facade_cache import CacheMethods
 from .logs import get_logger
 from .progress import progress_bar
 from .providers.protocol import Provider
@@ -36,7 +37,7 @@ from .threads import DaemonThreadPool
 log = get_logger(__name__)
 
 
-class ResilientProvider(AsyncTwins):
+class ResilientProvider(AsyncTwins, CacheMethods):
     """Market data for tickers through a cascading fallback that never raises for outages.
 
     For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry

@@ -8,11 +8,12 @@ reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .base import CacheEntry
+from .not_found import NotFoundEntry
 
 
 class DisabledCache:
@@ -53,6 +54,14 @@ class DisabledCache:
     def prune(self, *, older_than: float) -> int:
         """Always 0: there is nothing to remove."""
         return 0
+
+    def entries(self) -> Iterator[tuple[str, CacheEntry]]:
+        """Nothing: nothing is kept (a :class:`~.inventory.CacheInventory` all the same)."""
+        return iter(())
+
+    def not_found_entries(self) -> Iterator[NotFoundEntry]:
+        """Nothing: nothing is kept."""
+        return iter(())
 
     def close(self) -> None:
         """Nothing to release."""

@@ -33,6 +33,7 @@ from .base import (
     decode_entry,
     encode_entry,
 )
+from .disk_inventory import DiskInventory
 from .disk_not_found import DiskNotFoundRows
 from .disk_open import open_repaired_cache
 from .disk_rows import read_rows, remove_orphaned_files, stored_keys
@@ -58,7 +59,7 @@ QUEUE_TIMEOUT_S = 1.0
 OPEN_TIMEOUT_S = 1.0
 
 
-class DiskCache(DiskNotFoundRows):
+class DiskCache(DiskNotFoundRows, DiskInventory):
     """A :class:`~resilient_provider.cache.base.CacheBackend` on diskcache, safe across processes.
 
     Each entry is the JSON of :func:`~resilient_provider.cache.base.encode_entry` under

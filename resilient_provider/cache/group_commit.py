@@ -91,6 +91,11 @@ class GroupCommit:
                 return {}
             return {key: self._pending[key] for key in keys if key in self._pending}
 
+    def pending_keys(self) -> list[str]:
+        """The keys of every row still waiting to be written."""
+        with self._mutex:
+            return list(self._pending)
+
     def discard(self, keys: list[str] | None = None) -> None:
         """Forget pending rows of ``keys`` (all of them for None): deleted or cleared."""
         with self._mutex:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .base import CacheEntry, cache_key, decode_entry, encode_entry
+from .inventory import symbol_of_entry_key
 from .not_found import MemoryNotFoundStore, NotFoundEntry
 
 
@@ -20,7 +21,9 @@ class MemoryCache:
     a returned one shares anything with what is stored.
 
     It is also a :class:`~.not_found.NotFoundStore`: the negative cache's rows live in a dict
-    of their own, never among the entries. :meth:`clear` and :meth:`prune` cover both.
+    of their own, never among the entries. :meth:`clear` and :meth:`prune` cover both, and
+    :meth:`entries` and :meth:`not_found_entries` list them (a
+    :class:`~.inventory.CacheInventory`).
 
     Args:
         ttl_s: how long after its ``fetched_at`` an entry is kept at all (the maximum stale
@@ -105,6 +108,21 @@ class MemoryCache:
             for key in doomed:
                 del self._rows[key]
         return len(doomed) + self._not_found.prune(older_than=older_than)
+
+    def entries(self) -> Iterator[tuple[str, CacheEntry]]:
+        """``(symbol, entry)`` for every entry younger than ``ttl_s`` (a snapshot)."""
+        with self._lock:
+            oldest = self._oldest_kept()
+            kept = [(key, raw) for key, (fetched_at, raw) in self._rows.items()
+                    if fetched_at >= oldest]
+        for key, raw in kept:
+            symbol, entry = symbol_of_entry_key(key), decode_entry(raw)
+            if symbol is not None and entry is not None:
+                yield symbol, entry
+
+    def not_found_entries(self) -> Iterator[NotFoundEntry]:
+        """Every negative-cache row not yet past its ``keep_s`` (a snapshot)."""
+        return self._not_found.not_found_entries()
 
     def get_not_found(self, symbols: Sequence[str]) -> dict[str, NotFoundEntry]:
         """Negative-cache rows of those ``symbols`` that have one (see :mod:`.not_found`)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -134,6 +134,13 @@ class MemoryNotFoundStore:
         with self._lock:
             for symbol in symbols:
                 self._rows.pop(symbol, None)
+
+    def not_found_entries(self) -> Iterator[NotFoundEntry]:
+        """Every row not yet past its ``keep_s`` (a snapshot taken when called)."""
+        now = self._clock()
+        with self._lock:
+            kept = [row for drop_after, row in self._rows.values() if drop_after >= now]
+        return iter(kept)
 
     def prune(self, *, older_than: float) -> int:
         """Remove rows confirmed before epoch ``older_than`` or past their ``keep_s``. Returns

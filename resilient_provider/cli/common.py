@@ -28,10 +28,14 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_provider(config: str | None) -> ResilientProvider:
-    """The façade from ``config`` (a YAML path), else the defaults; ConfigError if bad."""
-    from ..facade import ResilientProvider  # imported here: ``--help`` stays fast
+    """The façade from ``config`` (a YAML path), else the defaults; ConfigError if bad, or if
+    it names no provider (a command has none passed in code)."""
+    from ..config import Settings, require_providers  # imported here: ``--help`` stays fast
+    from ..facade import ResilientProvider
 
-    return ResilientProvider.from_config(config) if config else ResilientProvider()
+    settings = Settings.from_yaml(config) if config else Settings()
+    require_providers(settings, source=config)
+    return ResilientProvider(settings=settings)
 
 
 def fail(message: str) -> int:

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InvalidSymbolError
+from .cache import add_offline_option, open_provider_for
 from .common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     PARQUET_INSTALL,
     add_config_option,
     fail,
-    open_provider,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def register(commands: Any) -> None:
                         help="print the full tagged answers as JSON")
     output.add_argument("--csv", action="store_true", help="print one CSV row per symbol")
     add_refresh_option(info)
+    add_offline_option(info)
     add_config_option(info)
     info.set_defaults(run=run_info)
 
@@ -57,6 +58,7 @@ def register(commands: Any) -> None:
     batch.add_argument("--no-progress", action="store_true",
                        help="no progress bar (it is shown only on a terminal anyway)")
     add_refresh_option(batch)
+    add_offline_option(batch)
     add_config_option(batch)
     batch.set_defaults(run=run_batch)
 
@@ -76,7 +78,7 @@ def run_info(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else "csv" if args.csv else "table"
     try:
         wanted = list(dict.fromkeys(normalize_symbol(s) for s in args.symbols))
-        provider = open_provider(args.config)
+        provider = open_provider_for(args)
     except (InvalidSymbolError, ConfigError) as exc:
         return fail(str(exc))
     with provider:
@@ -100,7 +102,7 @@ def run_batch(args: argparse.Namespace) -> int:
         return fail(f"cannot write {args.output}: its directory does not exist")
     try:
         symbols = read_symbols(sys.stdin if args.file == "-" else Path(args.file))
-        provider = open_provider(args.config)
+        provider = open_provider_for(args)
     except (SymbolsFileError, ConfigError) as exc:
         return fail(str(exc))
     started = time.perf_counter()

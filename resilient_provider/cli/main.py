@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ConfigError
 from ..logs import LogFormat, configure_logging
-from . import demo, fetch, health, stats
+from . import cache, demo, fetch, health, stats
 from .common import EXIT_USAGE
 
 #: Command modules, in the order ``--help`` lists their sub-commands.
-COMMANDS = (fetch, stats, health, demo)
+COMMANDS = (fetch, cache, stats, health, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,10 @@ What lives where:
 * :mod:`.shared` -- :class:`SharedSettings`: fleet mode (state shared through Redis).
 * :mod:`.types` -- value types shared by the models: :data:`Duration` with
   :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
+* :mod:`.urls` -- URL settings (a provider's ``base_url``) checked at load time, with the URL
+  probably meant (``localhost:8000`` → ``http://localhost:8000``).
+* :mod:`.chain` -- :func:`require_providers`: what a command line (which has no providers
+  passed in code) requires of the fallback chain.
 * :mod:`.loading` -- reads hostile input safely before pydantic sees it: the YAML file (size,
   UTF-8, nesting, huge integers), the shape of the values given (depth, cycles, alias bombs)
   and environment values (``null``, deep JSON).
@@ -23,6 +27,7 @@ Import from this package, not from its modules: the split between them may chang
 """
 
 from ..errors import ConfigError
+from .chain import require_providers
 from .monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
 from .settings import (
     DEFAULT_PROVIDER_NAMES,
@@ -58,4 +63,5 @@ __all__ = [
     "UpstreamSettings",
     "format_duration",
     "parse_duration",
+    "require_providers",
 ]

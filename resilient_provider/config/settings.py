@@ -27,7 +27,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
 from ..redaction import safe_repr
-from . import loading, messages
+from . import loading, messages, urls
 from .monitoring import HealthSettings, LoggingSettings, StatsSettings
 from .shared import SharedSettings
 from .types import Duration, FrozenModel, freeze, usable_path
@@ -84,6 +84,12 @@ class ProviderSettings(ProviderPolicy):
         description="a lower-case name: a letter, then up to 63 of a-z 0-9 _ . -",
     )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _check_url_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        urls.check_url_options(options)  # base_url: 'localhost:8000' fails here, at load time
+        return options
 
     def __repr_args__(self) -> Any:
         # Options may carry credentials (API keys); a repr goes to logs, so values are masked.
@@ -158,6 +164,10 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     enable_fallback: bool = True
     enable_stale_cache: bool = True
+    #: Answer from the cache only, at once: no provider is asked, nothing is retried or waited
+    #: for; entries are served fresh or stale (whatever ``enable_stale_cache`` says), symbols
+    #: without one get ``offline_no_cache``.
+    offline: bool = False
     deadline_s: Duration = Field(default=30.0, gt=0, le=3600)
     max_concurrent_requests: int = Field(default=8, ge=1, le=1024)
     batch_size: int = Field(default=25, ge=1, le=1000)

@@ -54,9 +54,22 @@ class SharedSettings(FrozenModel):
 
     @field_validator("redis_url")
     @classmethod
-    def _redis_scheme(cls, url: SecretStr) -> SecretStr:
-        scheme = urlsplit(url.get_secret_value()).scheme
-        if scheme not in REDIS_SCHEMES:
-            raise ValueError(f"must be a {', '.join(s + '://' for s in REDIS_SCHEMES)} URL, "
-                             f"got scheme {safe_repr(scheme)}")
+    def _redis_url(cls, url: SecretStr) -> SecretStr:
+        # The URL may hold a password: messages describe it, never show it.
+        value = url.get_secret_value()
+        schemes = ", ".join(s + "://" for s in REDIS_SCHEMES)
+        if "://" not in value:
+            raise ValueError(f"must be a {schemes} URL, got one without a scheme; did you mean "
+                             "redis:// in front of it (redis://host:6379/0)?")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not 0 to 65535
+        except ValueError:
+            raise ValueError("must be a Redis URL with a port from 0 to 65535") from None
+        if parts.scheme not in REDIS_SCHEMES:
+            raise ValueError(f"must be a {schemes} URL, got scheme {safe_repr(parts.scheme)}")
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError(f"must name a host: {parts.scheme}://host:6379/0, got no host")
+        if parts.scheme == "unix" and not parts.path:
+            raise ValueError("must name the socket file: unix:///path/to/redis.sock, got no path")
         return url

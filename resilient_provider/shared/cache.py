@@ -177,6 +177,22 @@ class RedisCache:
             removed += self._delete_unchanged("cache prune", doomed)
         return removed
 
+    def entries(self) -> Iterator[tuple[str, CacheEntry]]:
+        """``(symbol, entry)`` for every readable entry of this schema under the prefix (a
+        :class:`~resilient_provider.cache.inventory.CacheInventory`): ``SCAN`` and ``MGET``
+        one step at a time, which leave every key's TTL as it was."""
+        for key, raw in self._rows_under(cache_key("")):
+            entry = decode_entry(raw)
+            if entry is not None:
+                yield key.removeprefix(self.link.key(cache_key(""))), entry
+
+    def not_found_entries(self) -> Iterator[NotFoundEntry]:
+        """Every readable negative-cache row under the prefix (read as :meth:`entries`)."""
+        for key, raw in self._rows_under(not_found_key("")):
+            row = decode_not_found(raw)
+            if row is not None and key == self.link.key(not_found_key(row.symbol)):
+                yield row
+
     def close(self) -> None:
         """Nothing of its own to release: the link is the fleet's, closed by it."""
 
@@ -281,6 +297,14 @@ class RedisCache:
                 yield keys, values
             if cursor == 0:
                 return
+
+    def _rows_under(self, kind: str) -> Iterator[tuple[str, bytes]]:
+        """``(key, bytes)`` of our rows whose key (after the prefix) starts with ``kind``."""
+        start = self.link.key(kind).encode()
+        for keys, values in self._scan(with_values=True):
+            for key, raw in zip(keys, values, strict=True):
+                if raw is not None and key.startswith(start) and len(key) > len(start):
+                    yield key.decode("utf-8", "replace"), raw
 
     def _too_old(self, key: bytes, raw: bytes, older_than: float) -> bool:
         """Whether the row ``raw`` at ``key`` goes in a prune: unreadable, or written before

@@ -28,10 +28,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..cache.base import CacheBackend, CacheEntry
+from ..cache.inventory import CacheInventory
 from ..cache.not_found import MemoryNotFoundStore, NotFoundEntry, NotFoundStore
 from ..logs import get_logger
 from .cache import RedisCache
@@ -191,6 +192,34 @@ class TieredCache:
         if isinstance(self._local_rows, MemoryNotFoundStore):
             removed += self._local_rows.prune(older_than=older_than)
         return max(removed, self.shared.prune(older_than=older_than))
+
+    def entries(self) -> Iterator[tuple[str, CacheEntry]]:
+        """Every entry of both tiers, the newer of the two where both have one (a
+        :class:`~resilient_provider.cache.inventory.CacheInventory`); the local tier's alone
+        while Redis is down (logged), and Redis's alone for a local cache that cannot be
+        listed."""
+        merged = dict(self.local.entries()) if isinstance(self.local, CacheInventory) else {}
+        try:
+            for symbol, entry in self.shared.entries():
+                if symbol not in merged or entry.fetched_at > merged[symbol].fetched_at:
+                    merged[symbol] = entry
+        except RedisDown:
+            log.warning("Redis is down: listing the local cache only")
+        return iter(merged.items())
+
+    def not_found_entries(self) -> Iterator[NotFoundEntry]:
+        """Every negative-cache row of both tiers, the later confirmation where both have one
+        (the local tier's alone while Redis is down)."""
+        local = self._local_rows
+        rows = ({r.symbol: r for r in local.not_found_entries()}
+                if isinstance(local, CacheInventory | MemoryNotFoundStore) else {})
+        try:
+            for row in self.shared.not_found_entries():
+                if row.symbol not in rows or row.confirmed_at > rows[row.symbol].confirmed_at:
+                    rows[row.symbol] = row
+        except RedisDown:
+            log.warning("Redis is down: listing the local negative cache only")
+        return iter(rows.values())
 
     def close(self) -> None:
         """Let a replay under way finish (up to :data:`CLOSE_WAIT_S`), then close both tiers.

@@ -6,6 +6,9 @@ read-through of fresh cache entries and the negative cache's answers for known u
 another request is fetching is waited for, not fetched again), how long such a wait may last,
 and how a batch is cut into chunks and run.
 
+With the ``offline`` setting every request is answered from the cache alone, before all of
+that (:mod:`.offline`): no provider, no retries, no waits.
+
 ``refresh=True`` skips both up-front answers: the providers are asked, and the cache still
 serves when they all fail. Refresh requests share walks only with each other, so one never
 gets the up-front answer of a request that did not ask for a refresh.
@@ -36,6 +39,7 @@ from .cascade import Cascade
 from .chunk_feed import PacedChunks
 from .coalesce import Coalescer
 from .known_unknowns import KnownUnknowns
+from .offline import OfflineAnswers
 
 #: Chunks at once under an upstream budget: two keep the adapter's threads busy (one chunk's
 #: v7 quote overlaps the other's quoteSummary requests); more would only queue in the gate.
@@ -81,11 +85,16 @@ class Engine:
         self._chunk_size = chunk_limit(settings.batch_size, workers=self._batch_workers,
                                        rate_per_s=primary_rate, deadline_s=settings.deadline_s)
         self._deadline_s = settings.deadline_s
+        self._offline = OfflineAnswers(cascade.cache, settings.cache, clock=cascade.clock,
+                                       stats=stats) if settings.offline else None
 
     def fetch(self, symbols: Sequence[str], *, refresh: bool = False) -> dict[str, FetchResult]:
         """One answer for each of ``symbols`` (distinct, normalised): the up-front answers
         (none with ``refresh``), then the chain, in one walk shared with concurrent requests
-        for the same symbols."""
+        for the same symbols. Offline: from the cache alone, sharing no walk."""
+        if self._offline is not None:
+            with run_scope(self._stats.run_id), correlation_scope():
+                return self._answer_offline(symbols)
         return self._shared(symbols, partial(self._answer, refresh=refresh), refresh=refresh)
 
     def batch(self, plan: BatchPlan, progress: Progress, *,
@@ -100,6 +109,10 @@ class Engine:
         backoffs (see :class:`~.batch.BatchTail`).
         """
         with run_scope(self._stats.run_id):
+            if self._offline is not None:
+                offline = self._answer_offline(plan.symbols)
+                progress.advance(len(offline))
+                return assemble(plan, offline)
             asked_at = self._cascade.clock()
             results, with_rows = self._up_front(plan.symbols, refresh=refresh)
             progress.advance(len(results))
@@ -115,6 +128,11 @@ class Engine:
             self._known_unknowns.learn(walked, with_rows=with_rows)
             results.update(walked)
         return assemble(plan, results)
+
+    def _answer_offline(self, symbols: Sequence[str]) -> dict[str, FetchResult]:
+        assert self._offline is not None
+        return self._offline.answer(
+            symbols, known_unknowns=lambda rest: self._known_unknowns.look_up(rest).answers)
 
     def _chunking(self, symbols: Sequence[str]) -> tuple[int, list[list[str]] | PacedChunks]:
         """Chunk threads for a batch of ``symbols``, and its chunks.

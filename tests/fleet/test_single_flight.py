@@ -229,39 +229,46 @@ def _lease_gone(url_socket: str, prefix: str, symbol: str) -> None:
         client.close()
 
 
-def test_a_symbol_claimed_after_another_worker_fetched_it_is_served_not_fetched_again(
-        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
-    # A batch reads the cache up front and its chunks claim their symbols later: with a worker
-    # killed holding leases, survivors' queued chunks claimed symbols whose done-mark was
-    # gone and fetched them again (1.44 calls per symbol). A claim now looks once more.
+@pytest.fixture
+def short_leases(redis_server: RedisServer, key_prefix: str, cache: MemoryCache
+                 ) -> Iterator[tuple[CountingProvider, CountingProvider, ResilientProvider,
+                                     ResilientProvider]]:
+    """Two workers whose leases (and done-marks) last 0.2 s."""
     first, second = CountingProvider(), CountingProvider()
     one = worker(first, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
     two = worker(second, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
     try:
-        asked_at = two._cascade.clock()  # the batch's up-front read: AAA not cached yet
-        assert one.fetch("AAA").source is DataSource.PRIMARY
-        _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
-        walked = two._engine._walk(asked_at)(["AAA"])  # the chunk's walk, later
+        yield first, second, one, two
     finally:
         one.close()
         two.close()
+
+
+def test_a_symbol_claimed_after_another_worker_fetched_it_is_served_not_fetched_again(
+        redis_server: RedisServer, key_prefix: str,
+        short_leases: tuple[CountingProvider, CountingProvider, ResilientProvider,
+                            ResilientProvider]) -> None:
+    # A batch reads the cache up front and its chunks claim their symbols later: with a worker
+    # killed holding leases, survivors' queued chunks claimed symbols whose done-mark was
+    # gone and fetched them again (1.44 calls per symbol). A claim now looks once more.
+    first, second, one, two = short_leases
+    asked_at = two._cascade.clock()  # the batch's up-front read: AAA not cached yet
+    assert one.fetch("AAA").source is DataSource.PRIMARY
+    _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
+    walked = two._engine._walk(asked_at)(["AAA"])  # the chunk's walk, later
     assert walked["AAA"].source is DataSource.CACHE_FRESH
     assert (first.asked, second.asked) == (["AAA"], [])
 
 
 def test_an_entry_fetched_before_the_request_was_asked_is_not_served_by_the_second_look(
-        redis_server: RedisServer, key_prefix: str, cache: MemoryCache) -> None:
+        redis_server: RedisServer, key_prefix: str,
+        short_leases: tuple[CountingProvider, CountingProvider, ResilientProvider,
+                            ResilientProvider]) -> None:
     # A refresh request bypasses the cache: the second look after a claim must not hand it
     # what was cached before it asked.
-    first, second = CountingProvider(), CountingProvider()
-    one = worker(first, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
-    two = worker(second, cache, redis_server.unix_url, key_prefix, lease_s=0.2)
-    try:
-        assert one.fetch("AAA").source is DataSource.PRIMARY
-        _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
-        refreshed = two.fetch("AAA", refresh=True)
-    finally:
-        one.close()
-        two.close()
+    first, second, one, two = short_leases
+    assert one.fetch("AAA").source is DataSource.PRIMARY
+    _lease_gone(str(redis_server.socket_path), key_prefix, "AAA")
+    refreshed = two.fetch("AAA", refresh=True)
     assert refreshed.source is DataSource.PRIMARY
     assert (first.asked, second.asked) == (["AAA"], ["AAA"])

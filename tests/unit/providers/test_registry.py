@@ -74,18 +74,26 @@ def test_a_bad_option_is_a_config_error_naming_the_provider() -> None:
 
 @pytest.mark.parametrize("name", ["yfinance", "yahooquery"])
 @pytest.mark.parametrize("base_url", ["ftp://127.0.0.1:1", "127.0.0.1:8765", "http://", 8765])
-def test_a_bad_base_url_is_a_config_error_when_built_not_at_the_first_request(
+def test_a_bad_base_url_is_a_config_error_when_loaded_not_at_the_first_request(
         name: str, base_url: object) -> None:
     # yahooquery's adapter made its session only at the first fetch: a typo surfaced as a
-    # provider failure at run time, tripping its breaker (issue 15).
-    with pytest.raises(ConfigError, match=rf"providers\[{name}\].options: base_url must be"):
-        create_provider(ProviderSettings(name=name, options={"base_url": base_url}))
+    # provider failure at run time, tripping its breaker (issue 15). Now the settings refuse
+    # it before any adapter is built (issue 17).
+    with pytest.raises(ConfigError, match=rf"providers\[{name}\]\.options\.base_url: must be"):
+        Settings(providers=[{"name": name, "options": {"base_url": base_url}}])
+
+
+@pytest.mark.parametrize("name", ["yfinance", "yahooquery"])
+def test_the_adapters_still_refuse_a_bad_base_url_given_in_code(name: str) -> None:
+    cls = {"yfinance": YFinanceProvider, "yahooquery": YahooQueryProvider}[name]
+    with pytest.raises(ValueError, match="base_url must be"):
+        cls(base_url="127.0.0.1:8765")
 
 
 def test_a_bad_base_url_is_named_without_its_password() -> None:
     with pytest.raises(ConfigError) as caught:
-        create_provider(ProviderSettings(name="yahooquery",
-                                         options={"base_url": "ftp://me:s3cret@mirror"}))
+        Settings(providers=[{"name": "yahooquery",
+                             "options": {"base_url": "ftp://me:s3cret@mirror"}}])
     assert "s3cret" not in str(caught.value) and "mirror" in str(caught.value)
 
 
