@@ -152,7 +152,14 @@ class DataContractError(ProviderUnavailableError):
 
 
 class SymbolNotFoundError(ProviderError):
-    """The provider says the symbol does not exist. Final: no retry, no fall-over."""
+    """The provider says the symbol does not exist. Final: no retry, no fall-over.
+
+    A total failure is reported as ``symbol_not_found`` only when every provider the walk
+    reached said so; after another provider failed or was skipped, the answer carries that
+    failure's code instead (the precedence is ``_final_error`` in
+    :mod:`resilient_provider.strategy.cascade`, and the README's "Errors"), so an outage never
+    makes a symbol look delisted. Statistics count it as ``not_found``, never as a failure.
+    """
 
     code = "symbol_not_found"
     hint = "Check the ticker symbol (Yahoo notation, e.g. BRK-B, 0700.HK, EURUSD=X)."

@@ -24,13 +24,17 @@ hypothesis_settings.load_profile("resilient-provider")
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test reads the developer's RESILIENT_PROVIDER_* variables or writes their cache dir."""
+    """No test reads the developer's RESILIENT_PROVIDER_* variables or writes their cache or
+    state directories."""
     import os
 
     for key in list(os.environ):
         if key.startswith("RESILIENT_PROVIDER_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    # The statistics store's default is the user's state directory: a temporary one here.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 _INTERNET_ATTEMPTS: list[str] = []

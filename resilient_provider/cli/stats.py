@@ -32,8 +32,9 @@ def register(commands: Any) -> None:
     """Add the ``stats`` sub-command."""
     stats = commands.add_parser(
         "stats", help="show the reliability statistics of past runs",
-        description="Reads the statistics store (stats.path in the configuration, else "
-                    "stats.sqlite3 beside the cache) and shows the last run, or the runs "
+        description="Reads the statistics store (stats.path in the configuration, else the "
+                    "user's, stats.sqlite3 in the user state directory, whichever config "
+                    "wrote it) and shows the last run, or the runs "
                     "selected, summed: source mix, per-provider success rate, retries, "
                     "latency, breaker trips, top error codes and alerts. Exit code 0 when "
                     "shown, 1 when no run matches, 2 on bad input, configuration or store.")
@@ -83,7 +84,8 @@ def run_stats(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     except StatsStoreError as exc:
-        return fail(f"{exc} (runs write it when stats.enabled is on; stats.path sets where)")
+        return fail(f"{exc} (runs write it when stats.enabled is on; stats.path sets where: "
+                    "pass --config with the configuration that set it)")
     try:
         return _show(store, args, since)
     except sqlite3.Error as exc:
@@ -175,19 +177,20 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
     total = report.sources.total_requests
     sources = section(f"{total:,} requests", "source", "requests", "share")
     for source, count in report.sources.items():
-        sources.add_row(source.value, f"{count:,}",
-                        _pct(100.0 * count / total if total else 0.0))
+        sources.add_row(source, f"{count:,}",
+                        _pct(100.0 * count / total) if total else "-")
     console.print(sources)
     console.print(f"coalesced requests {report.coalesced_requests:,}; known unknowns served "
                   f"by the negative cache {report.not_found_cache_hits:,}; cache errors: "
                   f"{_codes(report.cache_errors, limit=5) or 'none'}", markup=False)
 
-    providers = section("providers", "provider", "calls", "success", "retries", "p50", "p95",
-                        "p99", "breaker", "trips", "skipped", "top errors")
+    providers = section("providers", "provider", "calls", "success", "not found", "retries",
+                        "p50", "p95", "p99", "breaker", "trips", "skipped", "top errors")
     for name, view in report.providers.items():
         latency, breaker = view.latency, view.breaker
         providers.add_row(
-            name, f"{view.calls:,}", _pct(view.success_rate), f"{view.retries:,}",
+            name, f"{view.calls:,}", _pct(view.success_rate) if view.answered else "-",
+            f"{view.not_found:,}", f"{view.retries:,}",
             *(_ms(ms) for ms in (latency.p50_ms, latency.p95_ms, latency.p99_ms)),
             (breaker.state if breaker is not None else None) or "-",
             str(breaker.trips) if breaker is not None else "-",
@@ -214,14 +217,14 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
     if runs:
         shown = list(runs)[-MAX_LISTED_RUNS:]
         more = f" (the latest {len(shown)}; --json lists all)" if len(shown) < len(runs) else ""
+        kinds = [kind for kind, _ in report.sources.items()]
         listed = section(f"{len(runs)} runs{more}", "run", "started", "ended", "requests",
-                         "primary", "fallback", "error", "alerts")
+                         *kinds, "alerts")
         for run in shown:
             listed.add_row(run.run_id, _when(run.started_at),
                            _when(run.stored.ended_at if run.stored else None, "not ended"),
                            f"{run.sources.total_requests:,}",
-                           _pct(run.sources.primary_success_rate),
-                           _pct(run.sources.fallback_usage_rate), _pct(run.sources.error_rate),
+                           *(f"{count:,}" for _, count in run.sources.items()),
                            str(len(run.alerts)))
         console.print(listed)
 

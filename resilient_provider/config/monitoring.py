@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import platformdirs
 from pydantic import Field, field_validator
 
 from ..symbols import normalize_symbol
@@ -16,6 +17,20 @@ from .types import Duration, FrozenModel, usable_path
 
 #: File name of the statistics store when ``stats.path`` is not set.
 STATS_FILE_NAME = "stats.sqlite3"
+
+#: The application name of the per-user directories (platformdirs).
+APP_NAME = "resilient-provider"
+
+
+def default_stats_path() -> Path:
+    """The statistics store of this user when ``stats.path`` is not set: ``stats.sqlite3`` in
+    the user's state directory (``$XDG_STATE_HOME/resilient-provider``, by default
+    ``~/.local/state/resilient-provider`` on Linux; platformdirs' ``user_state_dir`` elsewhere).
+
+    One store per user, whatever the configuration's cache directory, so that
+    ``resilient-provider stats`` finds every run that kept the default.
+    """
+    return Path(platformdirs.user_state_dir(APP_NAME)) / STATS_FILE_NAME
 
 
 class AlertSettings(FrozenModel):
@@ -45,12 +60,11 @@ class StatsSettings(FrozenModel):
     def _expand_user(cls, path: Path | None) -> Path | None:
         return usable_path(path)
 
-    def resolved_path(self, cache_dir: Path) -> Path:
-        """The SQLite file: ``path``, else ``stats.sqlite3`` beside the cache directory
-        ``cache_dir`` (so ``~/.cache/resilient-provider/info`` → ``…/stats.sqlite3``)."""
+    def resolved_path(self) -> Path:
+        """The SQLite file: ``path``, else the user's store (:func:`default_stats_path`)."""
         if self.path is not None:
             return self.path
-        return cache_dir.parent / STATS_FILE_NAME
+        return default_stats_path()
 
 
 class HealthSettings(FrozenModel):

@@ -183,8 +183,9 @@ class Settings(BaseSettings):
         return self.upstreams.get(name) or UpstreamSettings()
 
     def stats_path(self) -> Path:
-        """The statistics store: ``stats.path``, else beside the cache directory."""
-        return self.stats.resolved_path(self.cache.resolved_path())
+        """The statistics store: ``stats.path``, else the user's (one per user, not per cache
+        directory: see :func:`~.monitoring.default_stats_path`)."""
+        return self.stats.resolved_path()
 
     def __init__(self, **values: Any) -> None:
         # Underscore keys would reach BaseSettings as its own options (_env_file, _secrets_dir...).

@@ -4,7 +4,8 @@ Three conditions, each configurable (``stats.alerts`` in the settings):
 
 - ``fallback_usage``: more than ``fallback_usage_pct`` of requests answered by a fallback
   provider (the primary is sick, even if every answer still came);
-- ``error_rate``: more than ``error_rate_pct`` of requests answered with an error;
+- ``error_rate``: more than ``error_rate_pct`` of requests answered with an error (not
+  counting the symbols found unknown: a portfolio with delisted tickers is no outage);
 - ``breaker_open``: a provider's breaker has not been closed for over ``breaker_open_s``
   (open, or half-open with its trials failing).
 
@@ -46,7 +47,7 @@ def evaluate(report: ReliabilityReport, breakers: Mapping[str, BreakerView],
         if errors > settings.error_rate_pct:
             alerts.append(Alert(
                 "error_rate",
-                f"{errors:.1f}% of {total} requests got no data (threshold "
+                f"{errors:.1f}% of {total} requests got no data from any source (threshold "
                 f"{settings.error_rate_pct:g}%)", errors, settings.error_rate_pct))
     for name, breaker in breakers.items():
         open_for_s = breaker.open_for_s

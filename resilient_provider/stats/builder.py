@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..errors import SymbolNotFoundError
 from .report import (
     Alert,
     BreakerReport,
@@ -24,6 +25,9 @@ from .report import (
     StoredRuns,
 )
 from .upstream_report import UpstreamReport
+
+#: A provider's answer "no such symbol": counted as ``not_found``, never as a failure.
+_NOT_FOUND_CODE = SymbolNotFoundError.code
 
 #: ``(scope, name, metric, label)``: one counter, e.g. ``("provider", "yfinance", "failures",
 #: "timeout")`` or ``("source", "", "requests", "primary")``.
@@ -75,6 +79,7 @@ def build_report(totals: Mapping[CounterKey, int], *, run_id: str, started_at: f
                    else LatencyPercentiles.of_samples(latency_samples_ms.get(name, ())))
         shown[name] = ProviderReport(
             calls=figures.calls, successes=figures.successes, failures=figures.failures,
+            not_found=figures.not_found,
             skipped=figures.skipped, retries=figures.retries, latency=latency,
             breaker=breakers.get(name))
     return ReliabilityReport(
@@ -134,6 +139,7 @@ class _ProviderTotals:
     calls: int = 0
     successes: int = 0
     retries: int = 0
+    not_found: int = 0
     failures: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     latency_buckets: dict[int, int] = field(default_factory=dict)
@@ -145,6 +151,8 @@ class _ProviderTotals:
             self.successes = value
         elif metric == "retries":
             self.retries = value
+        elif metric == "not_found" or (metric, label) == ("failures", _NOT_FOUND_CODE):
+            self.not_found += value  # stores written before not-found was counted apart
         elif metric == "failures":
             self.failures[label] = value
         elif metric == "skipped":

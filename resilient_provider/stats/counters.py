@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..result import DataSource
+from ..errors import SymbolNotFoundError
+from ..result import DataSource, FetchResult
 from .builder import CounterKey, build_report
 from .histogram import bucket_of
 from .report import BreakerReport, ReliabilityReport
+from .sources import answer_kind
 
 
 class BreakerView(Protocol):
@@ -45,10 +47,12 @@ class _ProviderCounters:
     calls: int = 0
     successes: int = 0
     failures: Counter[str] = field(default_factory=Counter)
+    not_found: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     latencies_ms: deque[float] = field(default_factory=deque)
     latency_buckets: Counter[int] = field(default_factory=Counter)
+    answered_buckets: Counter[int] = field(default_factory=Counter)  # calls with an answer
 
 
 class ReliabilityStats:
@@ -65,7 +69,7 @@ class ReliabilityStats:
         with self._lock:
             self.run_id = secrets.token_hex(6)
             self.started_at = self._clock()
-            self._by_source: Counter[DataSource] = Counter()
+            self._by_source: Counter[str] = Counter()  # by answer kind (see .sources)
             self._providers: dict[str, _ProviderCounters] = {}
             self._cache_errors: Counter[str] = Counter()
             self._coalesced = 0
@@ -79,21 +83,29 @@ class ReliabilityStats:
         return counters
 
     def record_request(self, source: DataSource, count: int = 1) -> None:
-        """``count`` symbol requests were answered from ``source``."""
+        """``count`` symbol requests were answered from ``source`` (an ``error`` here is a
+        failure: a not-found answer is counted by :meth:`record_answers`)."""
         with self._lock:
-            self._by_source[source] += count
+            self._by_source[source.value] += count
 
-    def record_coalesced(self, sources: Iterable[DataSource]) -> None:
-        """Requests answered by sharing a concurrent request's result (one source each)."""
+    def record_answers(self, results: Iterable[FetchResult]) -> None:
+        """Requests answered with ``results``, each counted by its kind: its source, or
+        ``not_found`` for a symbol that is unknown (see :func:`~.sources.answer_kind`)."""
+        kinds = Counter(answer_kind(result) for result in results)
         with self._lock:
-            for source in sources:
-                self._by_source[source] += 1
-                self._coalesced += 1
+            self._by_source.update(kinds)
+
+    def record_coalesced(self, results: Iterable[FetchResult]) -> None:
+        """Requests answered by sharing a concurrent request's result (counted by kind)."""
+        kinds = Counter(answer_kind(result) for result in results)
+        with self._lock:
+            self._by_source.update(kinds)
+            self._coalesced += kinds.total()
 
     def record_not_found_hits(self, count: int) -> None:
         """``count`` requests were answered by the negative cache (a symbol a provider had
         confirmed unknown), without asking a provider. Each is also counted as an ``error``
-        request by :meth:`record_request`."""
+        ``not_found`` request by :meth:`record_answers`."""
         with self._lock:
             self._not_found_hits += count
 
@@ -102,15 +114,21 @@ class ReliabilityStats:
         """One call to ``provider``: symbols served, symbols failed by error code, its latency.
 
         ``calls`` counts symbol look-ups (a call for five symbols is five), so success rates
-        mean the same for single and batched calls.
+        mean the same for single and batched calls. A ``symbol_not_found`` among ``failures``
+        is counted as ``not_found``, apart from the failures: it is no provider failing.
         """
+        failed = Counter(failures)
+        not_found = failed.pop(SymbolNotFoundError.code, 0)
         with self._lock:
             counters = self._provider(provider)
-            counters.calls += successes + sum(failures.values())
+            counters.calls += successes + not_found + sum(failed.values())
             counters.successes += successes
-            counters.failures.update(failures)
+            counters.not_found += not_found
+            counters.failures.update(failed)
             counters.latencies_ms.append(latency_ms)
             counters.latency_buckets[bucket_of(latency_ms)] += 1
+            if successes or not_found:  # the timeline's latency: no failed call in it
+                counters.answered_buckets[bucket_of(latency_ms)] += 1
 
     def record_skip(self, provider: str, code: str, count: int = 1) -> None:
         """``count`` symbols skipped ``provider`` without calling it (circuit open, deadline)."""
@@ -149,18 +167,21 @@ class ReliabilityStats:
 
     def _totals_locked(self) -> dict[CounterKey, int]:
         flat: dict[CounterKey, int] = {}
-        for source, count in self._by_source.items():
-            flat["source", "", "requests", source.value] = count
+        for kind, count in self._by_source.items():
+            flat["source", "", "requests", kind] = count
         for name, c in self._providers.items():
             flat["provider", name, "calls", ""] = c.calls
             flat["provider", name, "successes", ""] = c.successes
             flat["provider", name, "retries", ""] = c.retries
+            flat["provider", name, "not_found", ""] = c.not_found
             for code, count in c.failures.items():
                 flat["provider", name, "failures", code] = count
             for code, count in c.skipped.items():
                 flat["provider", name, "skipped", code] = count
             for bucket, count in c.latency_buckets.items():
                 flat["provider", name, "latency_bucket", str(bucket)] = count
+            for bucket, count in c.answered_buckets.items():
+                flat["provider", name, "answered_latency_bucket", str(bucket)] = count
         for operation, count in self._cache_errors.items():
             flat["cache", "", "errors", operation] = count
         flat["coalesced", "", "requests", ""] = self._coalesced

@@ -37,7 +37,8 @@ PREFIX = "resilient_provider_"
 BREAKER_STATES = ("closed", "open", "half_open")
 
 #: The leading columns of :func:`stats_frame`, in order.
-FRAME_COLUMNS = ("calls", "successes", "success_rate", "failures", "retries", "skipped",
+FRAME_COLUMNS = ("calls", "successes", "success_rate", "failures", "not_found", "retries",
+                 "skipped",
                  "p50_ms", "p95_ms", "p99_ms", "breaker_state", "trips")
 
 
@@ -51,8 +52,9 @@ def stats_frame(report: ReliabilityReport) -> pd.DataFrame:
     """One row per provider, indexed by provider name (index name ``provider``).
 
     Columns: :data:`FRAME_COLUMNS` (``failures`` and ``skipped`` are totals over every error
-    code; latencies in ms, NaN when nothing was timed; ``breaker_state`` None and ``trips`` 0
-    when the report has no breaker), then one integer column per error code seen,
+    code; ``not_found`` the look-ups answered "no such symbol", which are no failure;
+    latencies in ms, NaN when nothing was timed; ``breaker_state`` None and ``trips`` 0 when
+    the report has no breaker), then one integer column per error code seen,
     ``failures_<code>`` and then ``skipped_<code>``, each sorted by code and 0 where a
     provider had none, so ``frame.filter(like="failures_")`` is the error breakdown.
     """
@@ -67,7 +69,8 @@ def stats_frame(report: ReliabilityReport) -> pd.DataFrame:
         record: dict[str, Any] = {
             "calls": view.calls, "successes": view.successes,
             "success_rate": float(view.success_rate),
-            "failures": sum(view.failures.values()), "retries": view.retries,
+            "failures": sum(view.failures.values()), "not_found": view.not_found,
+            "retries": view.retries,
             "skipped": sum(view.skipped.values()),
             **{f"{p}_ms": _float_or_nan(ms) for p, _, ms in _quantiles(view.latency)},
             "breaker_state": breaker.state if breaker is not None else None,
@@ -147,9 +150,10 @@ def _run_metrics(report: ReliabilityReport | None) -> Iterator[Metric]:
     yield info
     requests = CounterMetricFamily(f"{PREFIX}requests", "Symbol requests by the source that "
                                    "answered them (primary, fallback, cache_fresh, cache_stale, "
-                                   "error).", labels=["source"])
+                                   "error), or not_found: the symbol is unknown.",
+                                   labels=["source"])
     for source, count in report.sources.items() if report is not None else ():
-        requests.add_metric([source.value], count)
+        requests.add_metric([source], count)
     yield requests
 
 
@@ -164,6 +168,8 @@ def _provider_metrics(providers: Mapping[str, ProviderReport]) -> Iterator[Metri
     successes = counter("provider_successes", "Symbol look-ups a provider answered with data.")
     failures = counter("provider_failures", "Symbol look-ups a provider failed, by error code.",
                        "code")
+    not_found = counter("provider_not_found", "Symbol look-ups a provider answered \"no such "
+                        "symbol\" (not failures).")
     retries = counter("provider_retries", "Times a provider was tried again within one request.")
     skips = counter("provider_skips", "Symbols that skipped a provider without calling it, by "
                     "reason (circuit_open, deadline_exceeded).", "code")
@@ -177,6 +183,7 @@ def _provider_metrics(providers: Mapping[str, ProviderReport]) -> Iterator[Metri
         successes.add_metric([name], view.successes)
         for code, count in sorted(view.failures.items()):
             failures.add_metric([name, code], count)
+        not_found.add_metric([name], view.not_found)
         retries.add_metric([name], view.retries)
         for code, count in sorted(view.skipped.items()):
             skips.add_metric([name, code], count)
@@ -189,7 +196,7 @@ def _provider_metrics(providers: Mapping[str, ProviderReport]) -> Iterator[Metri
             if breaker.state is not None:
                 for known in BREAKER_STATES:
                     state.add_metric([name, known], 1 if breaker.state == known else 0)
-    yield from (calls, successes, failures, retries, skips, latency, trips, state)
+    yield from (calls, successes, failures, not_found, retries, skips, latency, trips, state)
 
 
 def _upstream_metrics(upstreams: Mapping[str, UpstreamReport]) -> Iterator[Metric]:

@@ -288,7 +288,9 @@ class RunRecorder:
 
 
 def _samples(delta: Mapping[CounterKey, int]) -> list[Sample]:
-    """One timeline point per provider called during the interval ``delta`` covers."""
+    """One timeline point per provider called during the interval ``delta`` covers: its
+    look-ups, failures, and the latency of its calls that answered (a failed call, such as a
+    refused connection, is a failure, not a fast answer)."""
     calls: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     buckets: dict[str, dict[int, int]] = {}
@@ -299,7 +301,7 @@ def _samples(delta: Mapping[CounterKey, int]) -> list[Sample]:
             calls[name] += value
         elif metric == "failures":
             failures[name] += value
-        elif metric == "latency_bucket":
+        elif metric == "answered_latency_bucket":
             buckets.setdefault(name, {})[int(label)] = value
     return [Sample(name, calls[name], failures[name],
                    percentile_of_buckets(buckets.get(name, {}), 50),

@@ -12,23 +12,21 @@ its counts, a breaker as its ``state`` and ``trips`` only, and an alert's ``prov
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ..result import DataSource
 from .histogram import percentile_of_buckets
+from .sources import ANSWER_KINDS, NOT_FOUND, SourceCounts, answer_kind, percent
 from .upstream_report import UpstreamReport
 
 #: The dict form of a report (or of a part of one): an output format only.
 JsonDict = dict[str, Any]
 
-
-def percent(part: int, whole: int) -> float:
-    """``part`` as a percentage of ``whole``, to 2 decimals (0 when ``whole`` is 0)."""
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
+__all__ = ["ANSWER_KINDS", "NOT_FOUND", "Alert", "BreakerReport", "JsonDict",
+           "LatencyPercentiles", "ProviderReport", "ReliabilityReport", "SourceCounts",
+           "StoredRuns", "answer_kind", "percent", "percentile"]
 
 def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile of already sorted values (None when there are none)."""
@@ -36,88 +34,6 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
         return None
     rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil without floats drifting
     return sorted_values[int(rank) - 1]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceCounts:
-    """Symbol requests by the source that answered them; the rates are percentages of all."""
-
-    primary: int = 0
-    fallback: int = 0
-    cache_fresh: int = 0
-    cache_stale: int = 0
-    error: int = 0
-
-    @classmethod
-    def of(cls, by_source: Mapping[str, int]) -> SourceCounts:
-        """The counts of ``by_source`` (request counts by source name, ``"primary"``, …)."""
-        return cls(**{s.value: by_source.get(s.value, 0) for s in DataSource})
-
-    def count(self, source: DataSource) -> int:
-        """The requests ``source`` answered."""
-        return dict(self.items())[source]
-
-    def items(self) -> Iterator[tuple[DataSource, int]]:
-        """``(source, requests)`` for every source, in :class:`DataSource` order."""
-        yield DataSource.PRIMARY, self.primary
-        yield DataSource.FALLBACK, self.fallback
-        yield DataSource.CACHE_FRESH, self.cache_fresh
-        yield DataSource.CACHE_STALE, self.cache_stale
-        yield DataSource.ERROR, self.error
-
-    @property
-    def total_requests(self) -> int:
-        """Requests answered, from any source."""
-        return self.primary + self.fallback + self.cache_fresh + self.cache_stale + self.error
-
-    @property
-    def primary_success_rate(self) -> float:
-        """Percent of requests the primary provider answered."""
-        return percent(self.primary, self.total_requests)
-
-    @property
-    def fallback_usage_rate(self) -> float:
-        """Percent of requests a fallback provider answered."""
-        return percent(self.fallback, self.total_requests)
-
-    @property
-    def fresh_cache_usage_rate(self) -> float:
-        """Percent of requests answered from the fresh cache."""
-        return percent(self.cache_fresh, self.total_requests)
-
-    @property
-    def stale_cache_usage_rate(self) -> float:
-        """Percent of requests answered from the stale cache."""
-        return percent(self.cache_stale, self.total_requests)
-
-    @property
-    def total_success_rate(self) -> float:
-        """Percent of requests answered with live data (primary or fallback)."""
-        return percent(self.primary + self.fallback, self.total_requests)
-
-    @property
-    def error_rate(self) -> float:
-        """Percent of requests answered with an error."""
-        return percent(self.error, self.total_requests)
-
-    @property
-    def uptime_estimate(self) -> float:
-        """Percent of requests answered with any data (live or cached)."""
-        return percent(self.total_requests - self.error, self.total_requests)
-
-    def to_dict(self) -> JsonDict:
-        """``total_requests``, ``counts`` by source and the rates, as a report lists them."""
-        return {
-            "total_requests": self.total_requests,
-            "counts": {source.value: count for source, count in self.items()},
-            "primary_success_rate": self.primary_success_rate,
-            "fallback_usage_rate": self.fallback_usage_rate,
-            "fresh_cache_usage_rate": self.fresh_cache_usage_rate,
-            "stale_cache_usage_rate": self.stale_cache_usage_rate,
-            "total_success_rate": self.total_success_rate,
-            "error_rate": self.error_rate,
-            "uptime_estimate": self.uptime_estimate,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +90,15 @@ class BreakerReport:
 @dataclass(frozen=True, slots=True)
 class ProviderReport:
     """How one provider fared: symbol look-ups (``calls``), ``failures`` and ``skipped`` by
-    error code, retries, latency and its breaker (None for a provider without one)."""
+    error code, retries, latency and its breaker (None for a provider without one).
+
+    ``not_found`` counts the look-ups it answered "no such symbol": among ``calls``, but not
+    among ``failures`` (an unknown symbol says nothing about the provider's health)."""
 
     calls: int = 0
     successes: int = 0
     failures: Mapping[str, int] = field(default_factory=dict)
+    not_found: int = 0
     skipped: Mapping[str, int] = field(default_factory=dict)
     retries: int = 0
     latency: LatencyPercentiles = LatencyPercentiles()
@@ -186,14 +106,21 @@ class ProviderReport:
 
     @property
     def success_rate(self) -> float:
-        """Percent of look-ups answered with data."""
-        return percent(self.successes, self.calls)
+        """Percent of look-ups answered with data, of those not answered "not found" (0 when
+        there were none: see :attr:`answered`)."""
+        return percent(self.successes, self.calls - self.not_found)
+
+    @property
+    def answered(self) -> bool:
+        """Whether any look-up other than a not-found was made (a success rate means
+        something): a provider never called shows "-", not 0%."""
+        return self.calls > self.not_found
 
     def to_dict(self, *, stored: bool = False) -> JsonDict:
         """The provider's entry under ``providers`` (a stored report lists ``success_rate``
         after the counts; a live one leaves ``breaker`` out when there is none)."""
-        counts = {"failures": dict(self.failures), "skipped": dict(self.skipped),
-                  "retries": self.retries}
+        counts = {"failures": dict(self.failures), "not_found": self.not_found,
+                  "skipped": dict(self.skipped), "retries": self.retries}
         view: JsonDict = {"calls": self.calls, "successes": self.successes}
         if stored:
             view |= {**counts, "success_rate": self.success_rate}
@@ -251,7 +178,7 @@ class ReliabilityReport:
 
     run_id: str
     started_at: datetime | None = None
-    sources: SourceCounts = SourceCounts()
+    sources: SourceCounts = field(default_factory=SourceCounts)
     providers: Mapping[str, ProviderReport] = field(default_factory=dict)
     cache_errors: Mapping[str, int] = field(default_factory=dict)
     coalesced_requests: int = 0

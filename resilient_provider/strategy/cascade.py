@@ -158,9 +158,9 @@ class Cascade:
                 log.warning("no data for %s: %s", symbol, error.message)
                 result = FetchResult(symbol=symbol, source=DataSource.ERROR, error=error,
                                      latency_ms=latency_ms, attempts=attempts)
-            if record:
-                self._stats.record_request(result.source)
             results[symbol] = result
+        if record:
+            self._stats.record_answers(results.values())
         return results
 
     def _held_while_cooling(self, provider: GuardedProvider,
@@ -276,14 +276,21 @@ def _attempt(provider: str, step: StepResult) -> Attempt:
 
 def _final_error(symbol: str, errors: list[ResilientProviderError],
                  attempts: tuple[Attempt, ...]) -> ResilientProviderError:
-    """The error that best explains a total failure, with every step's account as message.
+    """The error that explains a total failure across all providers, with every step's
+    account as message. The precedence (the README's "Errors" section):
 
-    An unknown symbol explains it best; else the last provider that was really called; else
-    the last skip (circuit open, deadline).
+    1. ``symbol_not_found`` only when every provider the walk reached said so (in practice the
+       first one asked, as a not-found ends the walk; providers after it are not reached);
+    2. else the last provider really called that failed for another reason (network, timeout,
+       429, 5xx, data contract): a provider that lacks the symbol after the ones that know it
+       failed does not make it unknown;
+    3. else the last skip (circuit open, deadline, throttled, upstream cooling): a provider
+       that could not be asked has not said the symbol is unknown either.
     """
     message = "; ".join(f"{a.step}: {a.detail}" for a in attempts) or "no providers configured"
-    chosen = (next((e for e in errors if isinstance(e, SymbolNotFoundError)), None)
-              or next((e for e in reversed(errors) if e.code not in _SKIP_CODES), None)
+    failures = [e for e in errors if not isinstance(e, SymbolNotFoundError)]
+    chosen = (next((e for e in reversed(failures) if e.code not in _SKIP_CODES), None)
+              or (failures[-1] if failures else None)
               or (errors[-1] if errors else None))
     final = (chosen.with_message(message) if chosen is not None
              else ProviderUnavailableError(message))

@@ -16,7 +16,6 @@ gets the up-front answer of a request that did not ask for a refresh.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -199,10 +198,8 @@ class Engine:
     def _record(self, walked: dict[str, FetchResult], joined: dict[str, bool]) -> None:
         """Count a batch's final answers from the chain as requests, each once: a symbol put
         back in line and walked again is one request (see :class:`~.chunk_feed.PacedChunks`)."""
-        self._stats.record_coalesced(r.source for s, r in walked.items() if joined.get(s))
-        sources = Counter(r.source for s, r in walked.items() if not joined.get(s))
-        for source, count in sources.items():
-            self._stats.record_request(source, count)
+        self._stats.record_coalesced(r for s, r in walked.items() if joined.get(s))
+        self._stats.record_answers(r for s, r in walked.items() if not joined.get(s))
 
     def _shared(self, symbols: Sequence[str], step: Step, *,
                 refresh: bool = False) -> dict[str, FetchResult]:
@@ -211,5 +208,5 @@ class Engine:
         with run_scope(self._stats.run_id), correlation_scope():
             outcome = coalescer.run(symbols, step, wait_s=self._join_wait_s)
         if outcome.joined:
-            self._stats.record_coalesced(outcome.results[s].source for s in outcome.joined)
+            self._stats.record_coalesced(outcome.results[s] for s in outcome.joined)
         return outcome.results

@@ -111,7 +111,7 @@ class KnownUnknowns:
         answers = {s: self._answer(rows[s], now, latency_ms)
                    for s in current if answer and s not in entries}
         if answers:
-            self._stats.record_request(DataSource.ERROR, len(answers))
+            self._stats.record_answers(answers.values())  # as not_found requests
             self._stats.record_not_found_hits(len(answers))
         return Lookup(answers, frozenset(rows) - set(entries))
 

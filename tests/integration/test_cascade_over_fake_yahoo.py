@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from resilient_provider import DataSource
-from resilient_provider.testing import Fault
+from resilient_provider import DataSource, ResilientProvider
+from resilient_provider.cache import MemoryCache
+from resilient_provider.errors import SymbolNotFoundError
+from resilient_provider.testing import Fault, ScriptedProvider
+from tests.conftest import fast_settings
 
 from .conftest import Rig
 
@@ -100,7 +103,7 @@ def test_an_unknown_symbol_is_a_clear_error_that_does_not_count_against_yfinance
     assert "NOSUCH" in info["error"]
     stats = rig.stats(facade, "yfinance")
     assert stats["breaker"]["failure_count"] == 0 and stats["retries"] == 0
-    assert stats["failures"] == {"symbol_not_found": 1}  # counted by code, not by the breaker
+    assert stats["failures"] == {} and stats["not_found"] == 1  # no failure, not the breaker's
     # yfinance asked once (plus its own one retry of the 404), not once per retry attempt.
     assert rig.yahoo_yf.count(route="quoteSummary", symbol="NOSUCH") == 2
     assert rig.yahoo_yq.count() == 0, "not found is final: no fall-over"
@@ -153,3 +156,23 @@ def test_stats_add_up_with_what_the_servers_saw(rig: Rig) -> None:
     assert (yf["successes"], yf["failures"], yf["retries"]) == (2, {"server_error": 3}, 2)
     assert rig.yahoo_yf.count(route="quoteSummary", symbol="QQQ", status=500) == 6  # 3 attempts, each retried once by yfinance
     assert rig.yahoo_yq.count(route="quoteSummary", symbol="QQQ") == 1
+
+
+def test_yahoo_unreachable_and_a_third_provider_without_msft_is_not_symbol_not_found(
+        rig: Rig) -> None:
+    """Both libraries refused by Yahoo, a third source that lacks MSFT: the answer names the
+    upstream failure, so a user dropping not-found ("delisted") rows keeps MSFT."""
+    rig.yahoo_yf.inject(Fault.connection_reset(), route="any")
+    rig.yahoo_yq.inject(Fault.connection_reset(), route="any")
+    third = ScriptedProvider("third", {"MSFT": SymbolNotFoundError("MSFT: not covered")})
+    with ResilientProvider([rig.yf, rig.yq, third], cache=MemoryCache(clock=rig.clock),
+                           settings=fast_settings(provider_defaults={
+                               "timeout_s": 2, "retry": {"max_attempts": 1}}),
+                           clock=rig.clock) as facade:
+        info = facade.get_ticker_info("MSFT")
+        stats = facade.reliability_report()
+    assert info["_data_source"] == "error"
+    assert info["_error_code"] == "network_error"
+    assert "third: MSFT: not covered" in info["error"]
+    assert stats.sources.not_found == 0 and stats.sources.error == 1
+    assert stats.providers["third"].not_found == 1 and not stats.providers["third"].failures

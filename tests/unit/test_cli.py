@@ -20,7 +20,8 @@ def test_demo_shows_every_data_source_and_the_stats(capsys: pytest.CaptureFixtur
 def test_demo_json_is_parseable_and_counts_each_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["stats"]["counts"] == {"primary": 4, "fallback": 3, "cache_fresh": 3, "cache_stale": 3, "error": 1}
+    assert doc["stats"]["counts"] == {"primary": 4, "fallback": 3, "cache_fresh": 3, "cache_stale": 3, "error": 1,
+                                    "not_found": 0}
     assert {a["_data_source"] for a in doc["answers"]} == {"primary", "fallback", "cache_fresh", "cache_stale", "error"}
 
 

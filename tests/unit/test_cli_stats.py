@@ -23,7 +23,8 @@ DAY = 86400.0
 
 
 def write_run(store: StatsStore, run_id: str, started_at: float, *, primary: int, fallback: int,
-              error: int = 0, ended: bool = True, sick: bool = False) -> None:
+              error: int = 0, ended: bool = True, sick: bool = False, cache_fresh: int = 0,
+              cache_stale: int = 0) -> None:
     """A run of ``primary + fallback + error`` requests over two flushes; a sick run has a
     slow, rate-limited primary, its breaker left open and a fallback alert."""
     store.start_run(RunInfo(run_id, started_at, f"fp-{run_id}", 4242, "host"))
@@ -32,6 +33,8 @@ def write_run(store: StatsStore, run_id: str, started_at: float, *, primary: int
         counters = {("source", "", "requests", "primary"): primary,
                     ("source", "", "requests", "fallback"): fallback,
                     ("source", "", "requests", "error"): error,
+                    ("source", "", "requests", "cache_fresh"): cache_fresh,
+                    ("source", "", "requests", "cache_stale"): cache_stale,
                     ("provider", "yfinance", "calls", ""): primary + fallback + error,
                     ("provider", "yfinance", "successes", ""): primary,
                     ("provider", "yfinance", "failures", "rate_limited"): fallback,
@@ -58,7 +61,8 @@ def store_path(tmp_path: Path) -> Path:
     path = tmp_path / "stats.sqlite3"
     store = StatsStore(path)
     write_run(store, "old000000001", NOW - 10 * DAY, primary=10, fallback=0)
-    write_run(store, "sick00000002", NOW - 2 * DAY, primary=5, fallback=5, error=1, sick=True)
+    write_run(store, "sick00000002", NOW - 2 * DAY, primary=5, fallback=5, error=1, sick=True,
+              cache_fresh=3, cache_stale=2)
     write_run(store, "last00000003", NOW - 3600, primary=8, fallback=1, ended=False)
     store.close()
     return path
@@ -94,7 +98,7 @@ def test_the_default_is_the_last_run_as_a_table(config: str, capsys: pytest.Capt
     assert [line.split() for line in out.splitlines() if line.startswith(("primary ", "fallback "))] == [
         ["primary", "16", "88.9%"], ["fallback", "2", "11.1%"]]
     yfinance = next(line.split() for line in out.splitlines() if line.startswith("yfinance"))
-    assert yfinance[:4] == ["yfinance", "18", "88.9%", "2"]
+    assert yfinance[:5] == ["yfinance", "18", "88.9%", "0", "2"]  # calls, success, not found, retries
     assert "rate_limited 2" in out and "alerts: none" in out
     assert "sick00000002" not in out and "old000000001" not in out
 
@@ -118,7 +122,7 @@ def test_all_sums_every_run_and_lists_each(config: str, store_path: Path,
     assert out.splitlines()[0].startswith("3 runs | first started ")
     assert "not all ended" in out.splitlines()[0]
     total = stored(store_path, ["old000000001", "sick00000002", "last00000003"])["total_requests"]
-    assert f"{total} requests" in out and total == 20 + 22 + 18
+    assert f"{total} requests" in out and total == 20 + 32 + 18
     listed = [line.split()[0] for line in out.splitlines() if line[:4] in ("old0", "sick", "last")]
     assert listed == ["old000000001", "sick00000002", "last00000003"]  # oldest first
 
@@ -130,7 +134,7 @@ def test_since_selects_the_runs_started_within_the_duration(
     assert code == 0
     shown = json.loads(out)
     assert [r["run_id"] for r in shown["runs"]] == ["sick00000002", "last00000003"]
-    assert shown["summary"]["runs"] == 2 and shown["summary"]["total_requests"] == 22 + 18
+    assert shown["summary"]["runs"] == 2 and shown["summary"]["total_requests"] == 32 + 18
 
 
 def test_repeated_run_options_sum_those_runs(config: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,7 +271,70 @@ def test_stats_shows_what_a_facade_recorded(make_facade: MakeFacade, tmp_path: P
     shown = json.loads(out)
     assert shown["run_id"] == facade.run_id and shown["ended_at"] is not None
     assert shown["counts"] == live["counts"] == {
-        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0}
+        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0,
+        "not_found": 0}
     assert shown["providers"]["one"]["failures"] == live["providers"]["one"]["failures"] == {"server_error": 1}
     code, out, _ = stats(capsys, "--config", str(config))
     assert code == 0 and f"run {facade.run_id}" in out and "server_error 1" in out
+
+
+# --- where the store is, and what the lists show ---------------------------------------------
+
+
+def test_stats_finds_the_store_whatever_config_wrote_it(make_facade: MakeFacade, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # Two configurations with caches in different places and no stats.path: both runs go to
+    # the user's store, which a bare `stats` reads (beside each cache, it found neither).
+    run_ids = []
+    for cache_dir in (tmp_path / "rp-cache", tmp_path / "project" / "cache"):
+        facade = make_facade(ScriptedProvider("one"),  # the fake clock's runs: kept 10 years
+                             cache_settings={"backend": "memory", "path": str(cache_dir)},
+                             stats={"retention": 10 * 365 * 86400})
+        facade.fetch("AAPL")
+        facade.close()
+        run_ids.append(facade.run_id)
+    code, out, _ = stats(capsys, "--all", "--json")
+    assert code == 0
+    assert sorted(r["run_id"] for r in json.loads(out)["runs"]) == sorted(run_ids)
+    assert not list(tmp_path.rglob("stats.sqlite3"))  # nothing beside the caches
+    config = tmp_path / "project" / "config.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text("cache: {path: ./cache}\n")  # `stats --config X` reads X's store
+    code, out, _ = stats(capsys, "--all", "--json", "--config", str(config))
+    assert code == 0 and len(json.loads(out)["runs"]) == 2
+
+
+def test_stats_with_a_config_reads_the_store_its_stats_path_names(
+        make_facade: MakeFacade, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "elsewhere.sqlite3"
+    facade = make_facade(ScriptedProvider("one"), stats={"path": str(path)})
+    facade.fetch("AAPL")
+    facade.close()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"stats: {{path: {json.dumps(str(path))}}}\n")
+    code, out, _ = stats(capsys, "--json", "--config", str(config))
+    assert code == 0 and json.loads(out)["run_id"] == facade.run_id
+    code, _, err = stats(capsys)  # the user's store: this run did not write there
+    assert code == 2 and "pass --config" in err
+
+
+def test_the_per_run_list_has_a_column_per_kind_of_answer(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = stats(capsys, "--all", "--config", config)
+    assert code == 0
+    lines = out.splitlines()
+    header = next(line.split() for line in lines if line.startswith("run "))
+    assert header == ["run", "started", "ended", "requests", "primary", "fallback",
+                      "cache_fresh", "cache_stale", "error", "not_found", "alerts"]
+    sick = next(line for line in lines if line.startswith("sick00000002"))
+    # 2 flushes of: 5 primary, 5 fallback, 3 cache_fresh, 2 cache_stale, 1 error.
+    assert sick.split()[-8:] == ["32", "10", "10", "6", "4", "2", "0", "1"]
+
+
+def test_a_provider_with_no_calls_shows_a_dash_not_0_percent(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = stats(capsys, "--run", "old000000001", "--config", config)
+    assert code == 0
+    yahooquery = next(line.split() for line in out.splitlines() if line.startswith("yahooquery"))
+    assert yahooquery[:3] == ["yahooquery", "0", "-"]
+    assert "0.0%" not in " ".join(yahooquery) and "nan" not in " ".join(yahooquery)

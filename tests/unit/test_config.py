@@ -631,12 +631,22 @@ def test_shipped_config_yaml_comments_each_setting_with_its_bounds() -> None:
 # --- statistics, alerts, health, logging ---------------------------------------------------------
 
 
-def test_stats_are_kept_beside_the_cache_directory_unless_a_path_is_given(tmp_path: Path) -> None:
-    assert Settings(cache={"path": str(tmp_path / "c" / "info")}).stats_path() == (
-        tmp_path / "c" / "stats.sqlite3")
+def test_stats_are_kept_in_the_users_state_directory_unless_a_path_is_given(
+        tmp_path: Path) -> None:
+    state = Path(platformdirs.user_state_dir("resilient-provider")) / "stats.sqlite3"
+    assert str(state).startswith(os.environ["XDG_STATE_HOME"])  # the tests' own, not $HOME's
+    assert Settings().stats_path() == state
     assert Settings(stats={"path": str(tmp_path / "s.db")}).stats_path() == tmp_path / "s.db"
+
+
+@pytest.mark.parametrize("cache_path", ["~/rp-cache", "./cache", "/tmp/a/info", "/tmp/a/other"])
+def test_the_default_store_is_one_per_user_whatever_the_cache_directory(cache_path: str) -> None:
+    # Beside the cache directory it landed in $HOME for ~/rp-cache, in the working directory
+    # for ./cache, and was shared by every configuration whose caches share a parent.
     default = Settings().stats_path()
-    assert default == Path(platformdirs.user_cache_dir("resilient-provider")) / "stats.sqlite3"
+    assert Settings(cache={"path": cache_path}).stats_path() == default
+    assert default.parent.name == "resilient-provider"
+    assert default.parent not in (Path.home(), Path.cwd(), Path(cache_path).expanduser().parent)
 
 
 def test_monitoring_defaults_are_the_documented_ones() -> None:

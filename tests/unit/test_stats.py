@@ -32,7 +32,8 @@ def test_rates_are_percentages_of_requests_by_source(make_facade: MakeFacade, cl
         facade.fetch(symbol)
     stats = facade.get_reliability_stats()
     assert stats["total_requests"] == 5
-    assert stats["counts"] == {"primary": 1, "fallback": 1, "cache_fresh": 1, "cache_stale": 1, "error": 1}
+    assert stats["counts"] == {"primary": 1, "fallback": 1, "cache_fresh": 1, "cache_stale": 1,
+                               "error": 1, "not_found": 0}
     assert [stats[k] for k in RATE_KEYS] == [20.0, 20.0, 20.0, 20.0, 40.0, 20.0, 80.0]
 
 

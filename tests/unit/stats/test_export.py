@@ -13,7 +13,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from resilient_provider.errors import ProviderUnavailableError
-from resilient_provider.result import DataSource
+from resilient_provider.result import DataSource, FetchResult
 from resilient_provider.stats import ReliabilityReport, ReliabilityStats
 from resilient_provider.stats.alerts import Alert
 from resilient_provider.stats.export import (
@@ -52,7 +52,7 @@ def report(clock: FakeClock) -> ReliabilityReport:
     stats.record_skip("yf", "circuit_open", 3)
     stats.record_call("yq", latency_ms=50.0, successes=2, failures={})
     stats.record_cache_error("set")
-    stats.record_coalesced([DataSource.PRIMARY])
+    stats.record_coalesced([FetchResult("AAPL", DataSource.PRIMARY, data={})])
     stats.record_not_found_hits(3)
     breakers = {"yf": BreakerSnapshot("open", 0, 2, 25.0, 5.0),
                 "yq": BreakerSnapshot("closed", 0, 0, None)}

@@ -37,7 +37,8 @@ def test_close_writes_the_run_with_its_counts_and_end(make_facade: MakeFacade,
     facade.close()
     report = stored(path, facade.run_id)
     assert report["counts"] == live["counts"] == {
-        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0}
+        "primary": 2, "fallback": 1, "cache_fresh": 0, "cache_stale": 0, "error": 0,
+        "not_found": 0}
     assert report["ended_at"] is not None and len(report["config_fingerprint"]) == 12
     for name in ("one", "two"):
         mine, theirs = report["providers"][name], live["providers"][name]

@@ -12,7 +12,7 @@ import pytest
 
 from resilient_provider import ReliabilityReport
 from resilient_provider.errors import ProviderUnavailableError
-from resilient_provider.result import DataSource
+from resilient_provider.result import DataSource, FetchResult
 from resilient_provider.stats import ReliabilityStats
 from resilient_provider.stats.histogram import bucket_of, upper_bound_ms
 from resilient_provider.stats.recorder import RunRecorder
@@ -22,17 +22,18 @@ from resilient_provider.testing import FakeClock, ScriptedProvider
 from tests.conftest import MakeFacade, fast_settings
 
 RATES = ["primary_success_rate", "fallback_usage_rate", "fresh_cache_usage_rate",
-         "stale_cache_usage_rate", "total_success_rate", "error_rate", "uptime_estimate"]
+         "stale_cache_usage_rate", "total_success_rate", "error_rate", "not_found_rate",
+         "uptime_estimate"]
 LIVE_TOP = ["run_id", "started_at", "total_requests", "counts", *RATES, "providers",
             "cache_errors", "coalesced_requests", "not_found_cache_hits", "upstreams", "alerts"]
 STORED_TOP = ["run_id", "runs", "run_ids", "started_at", "ended_at", "config_fingerprint",
               "total_requests", "counts", *RATES, "providers", "cache_errors",
               "coalesced_requests", "not_found_cache_hits", "upstreams", "alerts"]
-COUNTS = ["primary", "fallback", "cache_fresh", "cache_stale", "error"]
-LIVE_PROVIDER = ["calls", "successes", "success_rate", "failures", "skipped", "retries",
-                 "latency_ms", "breaker"]
-STORED_PROVIDER = ["calls", "successes", "failures", "skipped", "retries", "success_rate",
-                   "latency_ms", "breaker"]
+COUNTS = ["primary", "fallback", "cache_fresh", "cache_stale", "error", "not_found"]
+LIVE_PROVIDER = ["calls", "successes", "success_rate", "failures", "not_found", "skipped",
+                 "retries", "latency_ms", "breaker"]
+STORED_PROVIDER = ["calls", "successes", "failures", "not_found", "skipped", "retries",
+                   "success_rate", "latency_ms", "breaker"]
 LATENCY = ["p50", "p95", "p99"]
 LIVE_BREAKER = ["state", "failure_count", "trips", "retry_in_s", "open_for_s"]
 STORED_BREAKER = ["state", "trips"]
@@ -67,7 +68,8 @@ def count_a_run(stats: ReliabilityStats) -> None:
     stats.record_skip("adhoc", "deadline_exceeded")
     stats.record_cache_error("set")
     stats.record_cache_error("get")
-    stats.record_coalesced([DataSource.PRIMARY, DataSource.FALLBACK])
+    stats.record_coalesced([FetchResult("A", DataSource.PRIMARY, data={}),
+                            FetchResult("B", DataSource.FALLBACK, data={})])
     stats.record_not_found_hits(2)  # answered by the negative cache: 2 of the errors above
 
 

@@ -53,7 +53,7 @@ def test_flushes_add_up_into_one_report(store: StatsStore) -> None:
     report = store.report(["r1"]).to_dict()
     assert report["run_id"] == "r1" and report["runs"] == 1
     assert report["counts"] == {"primary": 5, "fallback": 1, "cache_fresh": 0,
-                                "cache_stale": 0, "error": 0}
+                                "cache_stale": 0, "error": 0, "not_found": 0}
     assert report["total_requests"] == 6 and report["fallback_usage_rate"] == pytest.approx(16.67)
     yf = report["providers"]["yf"]
     assert (yf["calls"], yf["successes"], yf["retries"]) == (6, 5, 1)

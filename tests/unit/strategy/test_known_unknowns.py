@@ -66,13 +66,14 @@ def test_the_trace_says_how_long_ago_it_was_confirmed(make_facade: MakeFacade,
     assert attempt.detail == "known unknown (confirmed 3.2h ago by yf)"
 
 
-def test_hits_are_counted_as_negative_cache_hits_and_as_errors(make_facade: MakeFacade) -> None:
+def test_hits_are_counted_as_negative_cache_hits_and_as_not_found(make_facade: MakeFacade) -> None:
     facade = make_facade(ScriptedProvider("yf", {"NOSUCH": unknown()}))
     for _ in range(3):
         facade.get_ticker_info("NOSUCH")
     stats = facade.get_reliability_stats()
     assert stats["not_found_cache_hits"] == 2
-    assert stats["counts"]["error"] == 3 and stats["total_requests"] == 3
+    assert stats["counts"]["not_found"] == 3 and stats["total_requests"] == 3
+    assert stats["counts"]["error"] == 0  # an unknown symbol is no source failing
     assert facade.reliability_report().not_found_cache_hits == 2
 
 
@@ -196,13 +197,16 @@ def test_a_not_found_from_the_fallback_after_a_429_is_not_remembered(
     assert cache.get_not_found(["NOSUCH"]) == {}
 
 
-def test_a_not_found_from_the_fallback_after_an_outage_is_remembered(
+def test_a_not_found_from_the_fallback_after_an_outage_is_not_remembered(
         make_facade: MakeFacade, cache: MemoryCache) -> None:
+    # The answer is the outage's (server_error), not symbol_not_found: the primary never said
+    # it does not know the symbol, so it is not answered as unknown next time either.
     yf = ScriptedProvider("yf", {"NOSUCH": ServerError("HTTP 503")})
     facade = make_facade(yf, ScriptedProvider("yq", {"NOSUCH": unknown()}), cache=cache,
                          provider_defaults={"retry": {"max_attempts": 1}})
-    facade.fetch("NOSUCH")
-    assert cache.get_not_found(["NOSUCH"])["NOSUCH"].provider == "yq"
+    result = facade.fetch("NOSUCH")
+    assert result.error is not None and result.error.code == "server_error"
+    assert cache.get_not_found(["NOSUCH"]) == {}
 
 
 class Upstream:

@@ -125,7 +125,7 @@ def test_offline_answers_are_counted_as_requests_by_source_and_no_provider_call(
     provider.batch_fetch(["AAPL", "MSFT", "NVDA", "DEAD"])
     stats = provider.get_reliability_stats()
     assert stats["counts"] == {"primary": 0, "fallback": 0, "cache_fresh": 1, "cache_stale": 1,
-                               "error": 2}
+                               "error": 1, "not_found": 1}  # DEAD: a known unknown
     assert stats["providers"]["p"]["calls"] == 0
 
 
