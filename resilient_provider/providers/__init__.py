@@ -11,13 +11,14 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .canonical import CORE_FIELDS
-from .protocol import InfoOrError, Provider
+from .protocol import HistoryProvider, InfoOrError, Provider
 
 if TYPE_CHECKING:
     from .yahooquery import YahooQueryProvider
     from .yfinance import YFinanceProvider
 
-__all__ = ["CORE_FIELDS", "InfoOrError", "Provider", "YFinanceProvider", "YahooQueryProvider"]
+__all__ = ["CORE_FIELDS", "HistoryProvider", "InfoOrError", "Provider", "YFinanceProvider",
+           "YahooQueryProvider"]
 
 #: The lazily imported adapters: attribute name -> the submodule that defines it.
 _LAZY_ADAPTERS = {"YFinanceProvider": ".yfinance", "YahooQueryProvider": ".yahooquery"}
