@@ -16,6 +16,7 @@ from .cache.not_found import open_not_found
 from .config import Settings
 from .facade_async import AsyncTwins
 from .facade_cache import CacheMethods
+from .facade_history import HistoryMethods
 from .logs import get_logger
 from .progress import progress_bar
 from .providers.protocol import Provider
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-class ResilientProvider(AsyncTwins, CacheMethods):
+class ResilientProvider(AsyncTwins, CacheMethods, HistoryMethods):
     """Market data for tickers through a cascading fallback that never raises for outages.
 
     For each symbol: each provider in order (skipping one whose breaker is open) → a cache entry

@@ -10,6 +10,8 @@ What lives where:
   :class:`HealthSettings`, :class:`LoggingSettings`.
 * :mod:`.upstreams` -- :class:`UpstreamSettings`: the shared request budget of an upstream
   (the host providers talk to; :data:`YAHOO_UPSTREAM` for the built-in adapters).
+* :mod:`.history` -- :class:`HistorySettings`: freshness of the forming bar, the partial-answer
+  rule and retention of the history cache (``history:``).
 * :mod:`.shared` -- :class:`SharedSettings`: fleet mode (state shared through Redis).
 * :mod:`.types` -- value types shared by the models: :data:`Duration` with
   :func:`parse_duration` and :func:`format_duration`, and the frozen, hashable base model.
@@ -28,6 +30,7 @@ Import from this package, not from its modules: the split between them may chang
 
 from ..errors import ConfigError
 from .chain import require_providers
+from .history import HistorySettings
 from .monitoring import AlertSettings, HealthSettings, LoggingSettings, StatsSettings
 from .settings import (
     DEFAULT_PROVIDER_NAMES,
@@ -53,6 +56,7 @@ __all__ = [
     "ConfigError",
     "Duration",
     "HealthSettings",
+    "HistorySettings",
     "LoggingSettings",
     "ProviderPolicy",
     "ProviderSettings",

@@ -28,6 +28,7 @@ from pydantic_settings.exceptions import SettingsError
 from ..errors import ConfigError
 from ..redaction import safe_repr
 from . import loading, messages, urls
+from .history import HistorySettings
 from .monitoring import HealthSettings, LoggingSettings, StatsSettings
 from .shared import SharedSettings
 from .types import Duration, FrozenModel, freeze, usable_path
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
     )
     provider_defaults: ProviderPolicy = Field(default_factory=ProviderPolicy)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
     enable_fallback: bool = True
     enable_stale_cache: bool = True
     #: Answer from the cache only, at once: no provider is asked, nothing is retried or waited

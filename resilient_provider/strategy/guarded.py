@@ -8,23 +8,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 import tenacity
 
 from ..config import ProviderPolicy
 from ..errors import (
     DeadlineExceededError,
+    ProviderUnavailableError,
     RateLimitError,
     ResilientProviderError,
     ThrottledError,
 )
 from ..logs import describe_errors, get_logger
 from ..providers.answer_times import ANSWER_TIMES, AnswerTimes
-from ..providers.protocol import Provider
+from ..providers.protocol import HistoryProvider, Provider
 from ..stats import ReliabilityStats
 from .breaker import Breaker, BreakerState, CircuitBreaker, log_recovery
-from .provider_call import ProviderCall
+from .provider_call import INFO_ASK, Ask, ProviderCall
 from .rate_limit import RateLimiter
 from .retry import RetryPending, SkipBackoff, build_retrying, is_retriable
 from .timeouts import CallRunner, Deadline
@@ -32,19 +34,25 @@ from .upstream import UpstreamBudget
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
-class StepResult:
+class Step(Generic[T]):
     """How one provider ended for one symbol within a request; ``latency_ms`` is the symbol's
     own: from the step's start until its answer was ready (its attempt's end, or earlier when
     the adapter marks it), not the slowest symbol's; ``retried_codes`` are the error codes of
     its earlier attempts for the symbol, which were retried."""
 
-    data: dict[str, Any] | None
+    data: T | None
     error: ResilientProviderError | None
     latency_ms: float
     retries: int
     retried_codes: tuple[str, ...] = ()
+
+
+#: A step of the info cascade: the data is a canonical info dict.
+StepResult = Step[dict[str, Any]]
 
 
 class GuardedProvider:
@@ -105,8 +113,33 @@ class GuardedProvider:
         here but handed on; that provider's requests wait out the upstream's cool-down, and
         tell an IP block (it is refused too) from this library's own (it is served).
         """
+        return self._fetch(symbols, deadline, INFO_ASK, skip_backoff=skip_backoff,
+                           hand_on_429=hand_on_429)
+
+    def fetch_history(self, symbols: Sequence[str], deadline: Deadline, *, start: datetime,
+                      end: datetime, interval: str,
+                      check: Callable[[str, object, str], T | ResilientProviderError],
+                      skip_backoff: Callable[[], bool] | None = None,
+                      hand_on_429: bool = False) -> dict[str, Step[T]]:
+        """Bars of ``symbols`` in ``[start, end)``: :meth:`fetch` for the provider's
+        ``fetch_history`` (same rate cap, call slots, breaker, timeout, retries, deadline and
+        upstream budget), each answer held to ``check`` (the data contract for bars)."""
+
+        def call(provider: Provider, asked: list[str]) -> object:
+            if not isinstance(provider, HistoryProvider):
+                raise ProviderUnavailableError(f"{self.name} has no fetch_history",
+                                               provider=self.name)
+            return provider.fetch_history(asked, start=start, end=end, interval=interval)
+
+        return self._fetch(symbols, deadline, Ask("fetch_history", call, check),
+                           skip_backoff=skip_backoff, hand_on_429=hand_on_429)
+
+    def _fetch(self, symbols: Sequence[str], deadline: Deadline, ask: Ask[T], *,
+               skip_backoff: Callable[[], bool] | None,
+               hand_on_429: bool) -> dict[str, Step[T]]:
+        """The retry loop of :meth:`fetch` for the call ``ask`` makes."""
         started = time.perf_counter()
-        settled: dict[str, ResilientProviderError | dict[str, Any]] = {}
+        settled: dict[str, ResilientProviderError | T] = {}
         settled_at: dict[str, float] = {}  # perf_counter() when each symbol's answer was ready
         pending = list(symbols)
         retries = 0
@@ -134,7 +167,8 @@ class GuardedProvider:
         try:
             for attempt in retrying:
                 with attempt:
-                    outcome = self._timed_attempt(pending, deadline, retries + 1, settled_at)
+                    outcome = self._timed_attempt(pending, deadline, retries + 1, settled_at,
+                                                  ask)
                     to_retry = {s: r for s, r in outcome.items()
                                 if isinstance(r, ResilientProviderError)
                                 and is_retriable(r, self.policy.retry)
@@ -155,7 +189,7 @@ class GuardedProvider:
 
         ended = time.perf_counter()
         return {
-            s: StepResult(data=r if isinstance(r, dict) else None,
+            s: Step(data=None if isinstance(r, ResilientProviderError) else r,
                           error=r if isinstance(r, ResilientProviderError) else None,
                           latency_ms=(settled_at.get(s, ended) - started) * 1000.0,
                           retries=retries,
@@ -164,15 +198,15 @@ class GuardedProvider:
         }
 
     def _timed_attempt(self, symbols: Sequence[str], deadline: Deadline, number: int,
-                       settled_at: dict[str, float],
-                       ) -> dict[str, ResilientProviderError | dict[str, Any]]:
+                       settled_at: dict[str, float], ask: Ask[T],
+                       ) -> dict[str, ResilientProviderError | T]:
         """:meth:`_attempt`, noting in ``settled_at`` when each symbol's answer was ready: when
         the adapter marked it (:mod:`~..providers.answer_times`), else at the call's end. A
         later attempt for a symbol overwrites its time: only its last answer counts."""
         times = AnswerTimes()
         token = ANSWER_TIMES.set(times)
         try:
-            outcome = self._attempt(symbols, deadline, number)
+            outcome = self._attempt(symbols, deadline, number, ask)
         finally:
             ANSWER_TIMES.reset(token)
         ended = time.perf_counter()
@@ -180,8 +214,8 @@ class GuardedProvider:
             settled_at[symbol] = min(times.at(symbol) or ended, ended)
         return outcome
 
-    def _attempt(self, symbols: Sequence[str], deadline: Deadline, number: int,
-                 ) -> dict[str, ResilientProviderError | dict[str, Any]]:
+    def _attempt(self, symbols: Sequence[str], deadline: Deadline, number: int, ask: Ask[T],
+                 ) -> dict[str, ResilientProviderError | T]:
         """One call to the provider for ``symbols``: rate permits, a call slot, then through the
         breaker, all within the deadline."""
         budget_s = deadline.remaining_s()
@@ -204,14 +238,14 @@ class GuardedProvider:
                     "skipped, request deadline spent waiting for rate permits",
                     provider=self.name))
         if self._slots is None:
-            return self._one_call.run(symbols, deadline, number)
+            return self._one_call.run(symbols, deadline, number, ask)
         if not self._slots.acquire(timeout=budget_s):
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
             return dict.fromkeys(symbols, DeadlineExceededError(
                 f"skipped, no free call slot (max_concurrent_requests) within {budget_s:.1f}s",
                 provider=self.name))
         try:
-            return self._one_call.run(symbols, deadline, number)
+            return self._one_call.run(symbols, deadline, number, ask)
         finally:
             self._slots.release()
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from ..config import ProviderPolicy
 from ..errors import (
@@ -35,6 +36,29 @@ from .upstream import Ticket, UpstreamBudget
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Ask(Generic[T]):
+    """What one call asks of a provider: ``fetch(provider, symbols)`` makes the call (the
+    protocol method named ``method``), ``check(symbol, answer, provider_name)`` holds each
+    symbol's answer to its data contract (the answer, or the error it is)."""
+
+    method: str
+    fetch: Callable[[Provider, list[str]], object]
+    check: Callable[[str, object, str], T | ResilientProviderError]
+
+
+def _check_info(symbol: str, answer: object, provider: str,
+                ) -> dict[str, Any] | ResilientProviderError:
+    return check_info(symbol, answer, provider=provider)
+
+
+#: Info: ``fetch_info`` and the info data contract (:mod:`.contract`).
+INFO_ASK: Ask[dict[str, Any]] = Ask("fetch_info", lambda p, symbols: p.fetch_info(symbols),
+                                    _check_info)
+
 
 class ProviderCall:
     """Calls ``provider`` once through ``breaker`` (see the module docstring).
@@ -56,9 +80,10 @@ class ProviderCall:
         self._stats = stats
         self._gated = gated
 
-    def run(self, symbols: Sequence[str], deadline: Deadline, number: int,
-            ) -> dict[str, ResilientProviderError | dict[str, Any]]:
-        """The call itself, if the breaker lets it through, bounded by the deadline's rest."""
+    def run(self, symbols: Sequence[str], deadline: Deadline, number: int, ask: Ask[T],
+            ) -> dict[str, ResilientProviderError | T]:
+        """The call ``ask`` makes, if the breaker lets it through, bounded by the deadline's
+        rest."""
         budget_s = deadline.remaining_s()
         if budget_s <= 0.0:
             self._stats.record_skip(self.name, DeadlineExceededError.code, len(symbols))
@@ -96,7 +121,7 @@ class ProviderCall:
                     provider=self.name))
             timeout_s = budget_s if self._gated else min(self.policy.timeout_s, budget_s)
             started = time.perf_counter()
-            answers = self._call(symbols, timeout_s,
+            answers = self._call(symbols, ask, timeout_s,
                                  cut_by_deadline=timeout_s < self.policy.timeout_s
                                  or self._gated)
         finally:
@@ -111,14 +136,14 @@ class ProviderCall:
             self.upstream.settle(ticket, status=429 if refusals else 200,
                                  retry_after_s=retry_after_s)
 
-        results: dict[str, ResilientProviderError | dict[str, Any]] = {}
+        results: dict[str, ResilientProviderError | T] = {}
         for symbol in symbols:
             answer = answers.get(symbol) if isinstance(answers, Mapping) else answers
             if answer is None and isinstance(answers, Mapping):
                 answer = DataContractError("no answer for the symbol", symbol=symbol,
                                            provider=self.name)
             results[symbol] = (answer if isinstance(answer, ResilientProviderError)
-                               else check_info(symbol, answer, provider=self.name))
+                               else ask.check(symbol, answer, self.name))
         self._report(permit, results, latency_ms, number)
         return results
 
@@ -136,11 +161,11 @@ class ProviderCall:
             self._stats.record_skip(self.name, refusal.code, len(symbols))
             return refusal
 
-    def _call(self, symbols: Sequence[str], timeout_s: float, *,
+    def _call(self, symbols: Sequence[str], ask: Ask[T], timeout_s: float, *,
               cut_by_deadline: bool) -> Mapping[str, Any] | ResilientProviderError:
         """The provider's answer, or one error standing for every symbol of the call."""
         try:
-            answers = self._runner.call(lambda: self.provider.fetch_info(list(symbols)),
+            answers = self._runner.call(lambda: ask.fetch(self.provider, list(symbols)),
                                         timeout_s)
         except TimeoutError:
             if cut_by_deadline:
@@ -155,11 +180,11 @@ class ProviderCall:
             return error
         if not isinstance(answers, Mapping):
             return DataContractError(
-                f"fetch_info returned {type(answers).__name__}, not a mapping", provider=self.name)
+                f"{ask.method} returned {type(answers).__name__}, not a mapping",
+                provider=self.name)
         return answers
 
-    def _report(self, permit: Permit,
-                results: Mapping[str, ResilientProviderError | dict[str, Any]],
+    def _report(self, permit: Permit, results: Mapping[str, object],
                 latency_ms: float, number: int) -> None:
         """Tell the breaker and the statistics how attempt ``number`` went.
 

@@ -5,7 +5,16 @@ Users test their own code against outages with them; the project's tests use the
 
 from .clock import FakeClock
 from .fake_yahoo import FakeYahooServer, Fault, YahooBodyGenerator, YahooRoutingSession
-from .scripted import Hang, Raise, ScriptedProvider, make_info
+from .scripted import (
+    Hang,
+    HistoryCall,
+    Raise,
+    ScriptedHistoryProvider,
+    ScriptedProvider,
+    make_bars,
+    make_info,
+)
 
-__all__ = ["FakeClock", "FakeYahooServer", "Fault", "Hang", "Raise", "ScriptedProvider",
-           "YahooBodyGenerator", "YahooRoutingSession", "make_info"]
+__all__ = ["FakeClock", "FakeYahooServer", "Fault", "Hang", "HistoryCall", "Raise",
+           "ScriptedHistoryProvider", "ScriptedProvider", "YahooBodyGenerator",
+           "YahooRoutingSession", "make_bars", "make_info"]
