@@ -109,8 +109,11 @@ class HistoryCascade:
                             continue
                         pending[symbol].remove(piece)
                         served_by[symbol] = (index, provider.name, fetched_at)
-                        merged, stale_before = _merge(cached[symbol], step.data, piece,
-                                                      fetched_at, provider.name, interval)
+                        segment = Segment.fetched(
+                            piece[0], piece[1], fetched_at=fetched_at, provider=provider.name,
+                            interval=interval,
+                            to_now=piece[1] >= end_s and request.end_s >= now)
+                        merged, stale_before = _merge(cached[symbol], step.data, segment)
                         cached[symbol] = merged
                         if stale_before is not None and stale_before > start_s:
                             pending[symbol].append((start_s, stale_before))
@@ -213,20 +216,18 @@ class HistoryCascade:
                             type(exc).__name__, exc)
 
 
-def _merge(cached: CachedBars, bars: pd.DataFrame, piece: Range, fetched_at: float,
-           provider: str, interval: str) -> tuple[CachedBars, float | None]:
-    """``bars`` fetched for ``piece`` merged into ``cached``; and, when they bring a split or
-    dividend that cached bars before the piece predate, the piece's start: the cached bars
+def _merge(cached: CachedBars, bars: pd.DataFrame,
+           segment: Segment) -> tuple[CachedBars, float | None]:
+    """``bars`` fetched for ``segment`` merged into ``cached``; and, when they bring a split
+    or dividend that cached bars before the segment predate, its start: the cached bars
     before it are dropped (to be fetched again)."""
-    segment = Segment.fetched(piece[0], piece[1], fetched_at=fetched_at, provider=provider,
-                              interval=interval)
     old = cached.bars
     events = bars.index[(bars["dividends"] > 0) | (bars["splits"] > 0)]
     known = old.index[(old["dividends"] > 0) | (old["splits"] > 0)] if not old.empty else events[:0]
     new_events = events.difference(known)
     if len(new_events) and not old.empty and bool((old.index < bars.index.min()).any()):
-        return CachedBars(bars.sort_index(), (segment,)), piece[0]
-    merged = merge_bars(old, bars, piece[0], piece[1])
+        return CachedBars(bars.sort_index(), (segment,)), segment.start_s
+    merged = merge_bars(old, bars, segment.start_s, segment.end_s)
     return CachedBars(merged, merge_segments(cached.segments, segment)), None
 
 

@@ -28,28 +28,29 @@ Range = tuple[float, float]
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A range of time the cached bars cover, as one provider answered it at ``fetched_at``
-    (epoch seconds); bars starting before ``final_until_s`` were final then."""
+    (epoch seconds); bars starting before ``final_until_s`` were final then; ``to_now``: the
+    range reached the time it was asked (nothing later could be known then)."""
 
     start_s: float
     end_s: float
     fetched_at: float
     provider: str
     final_until_s: float
+    to_now: bool = False
 
     @classmethod
     def fetched(cls, start_s: float, end_s: float, *, fetched_at: float, provider: str,
-                interval: str) -> Segment:
+                interval: str, to_now: bool = False) -> Segment:
         """The segment of a range fetched at ``fetched_at``: every bar that started a whole
         bar length before then had ended."""
         final_until = min(end_s, fetched_at - INTERVAL_SECONDS[interval])
-        return cls(start_s, end_s, fetched_at, provider, max(start_s, final_until))
+        return cls(start_s, end_s, fetched_at, provider, max(start_s, final_until), to_now)
 
     def covers(self, now: float, fresh_for_s: float) -> Range:
         """The range this segment vouches for at epoch ``now``."""
         if now - self.fetched_at < fresh_for_s:
-            # Fresh: all of it, and past its end if it reached its fetch time (nothing newer
-            # than that could be known then).
-            return self.start_s, (math.inf if self.end_s >= self.fetched_at else self.end_s)
+            # Fresh: all of it, and past its end if it reached the time it was asked.
+            return self.start_s, (math.inf if self.to_now else self.end_s)
         return self.start_s, self.final_until_s
 
 
@@ -95,7 +96,7 @@ def merge_segments(segments: Sequence[Segment], new: Segment) -> tuple[Segment, 
             kept.append(old)
             continue
         if old.start_s < new.start_s:
-            kept.append(replace(old, end_s=new.start_s,
+            kept.append(replace(old, end_s=new.start_s, to_now=False,
                                 final_until_s=min(old.final_until_s, new.start_s)))
         if old.end_s > new.end_s:
             kept.append(replace(old, start_s=new.end_s,

@@ -94,11 +94,11 @@ def resolve_request(*, period: str | None = None, start: DateLike | None = None,
         finish = _as_utc(end, "end") if end is not None else moment
         # No start: one month before the end (yfinance's default).
         begin = _as_utc(start, "start") if start is not None else _months_before(finish, 1)
+    if begin > moment:
+        raise InvalidHistoryRequestError(f"start {begin.isoformat()} is in the future")
     if begin >= finish:
         raise InvalidHistoryRequestError(
             f"empty range: start {begin.isoformat()} is not before end {finish.isoformat()}")
-    if begin > moment:
-        raise InvalidHistoryRequestError(f"start {begin.isoformat()} is in the future")
     _check_intraday_reach(interval, begin, finish, moment)
     return HistoryRequest(start=begin, end=finish, interval=interval,
                           adjust=adjust,  # type: ignore[arg-type]  # checked above

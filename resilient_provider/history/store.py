@@ -60,12 +60,18 @@ def encode_cached(cached: CachedBars) -> bytes:
     index = bars.index
     tz = str(getattr(index, "tz", None) or "UTC")
     stamps = index.as_unit("ms").asi8.tolist() if len(index) else []  # type: ignore[attr-defined]
-    columns = {c: [None if v is None or v != v else v for v in bars[c].astype(object).tolist()]
+    columns = {c: [None if _missing(v) else v for v in bars[c].astype(object).tolist()]
                for c in BAR_COLUMNS}
     document = {"v": HISTORY_SCHEMA_VERSION, "tz": tz, "t": stamps, "columns": columns,
-                "segments": [[s.start_s, s.end_s, s.fetched_at, s.provider, s.final_until_s]
-                             for s in cached.segments]}
+                "segments": [[s.start_s, s.end_s, s.fetched_at, s.provider, s.final_until_s,
+                              s.to_now] for s in cached.segments]}
     return bytes(memoryview(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)))
+
+
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA."""
+    return value is None or type(value).__name__ == "NAType" or (
+        isinstance(value, float) and value != value)
 
 
 def decode_cached(raw: bytes) -> CachedBars | None:
@@ -86,8 +92,8 @@ def decode_cached(raw: bytes) -> CachedBars | None:
         frame = pd.DataFrame(data, index=index)
         frame = frame.astype({c: ("Float64" if c == "volume" else "float64")
                               for c in BAR_COLUMNS}).astype(BAR_DTYPES)
-        segments = tuple(Segment(float(a), float(b), float(f), str(p), float(u))
-                         for a, b, f, p, u in document["segments"])
+        segments = tuple(Segment(float(a), float(b), float(f), str(p), float(u), bool(n))
+                         for a, b, f, p, u, n in document["segments"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         log.warning("unreadable history cache entry skipped: %s: %s", type(exc).__name__, exc)
         return None

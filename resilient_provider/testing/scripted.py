@@ -182,7 +182,7 @@ def make_bars(symbol: str, start: datetime, end: datetime, interval: str = "1d",
         stamps = pd.date_range(first.floor("D") - pd.Timedelta(days=93), last,
                                freq=_FREQUENCIES[interval], normalize=True)
     if interval != "1wk":
-        stamps = stamps[stamps.dayofweek < 5]
+        stamps = stamps[stamps.day_of_week < 5]
     stamps = stamps[(stamps >= first) & (stamps < last)]
     seed = zlib.crc32(symbol.encode())
     base = 20.0 + seed % 400
