@@ -37,7 +37,9 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+# No slots: a slotted frozen generic dataclass cannot be built through its alias
+# (``Step[X](...)`` sets ``__orig_class__``, which its ``__setattr__`` fails with TypeError).
+@dataclass(frozen=True)
 class Step(Generic[T]):
     """How one provider ended for one symbol within a request; ``latency_ms`` is the symbol's
     own: from the step's start until its answer was ready (its attempt's end, or earlier when

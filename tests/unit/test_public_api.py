@@ -27,8 +27,9 @@ PUBLIC_API: dict[str, list[str]] = {
         "NotFoundStore", "cache_key", "open_cache",
     ],
     "resilient_provider.testing": [
-        "FakeClock", "FakeYahooServer", "Fault", "Hang", "Raise", "ScriptedProvider",
-        "YahooBodyGenerator", "YahooRoutingSession", "make_info",
+        "FakeClock", "FakeYahooServer", "Fault", "Hang", "HistoryCall", "Raise",
+        "ScriptedHistoryProvider", "ScriptedProvider", "YahooBodyGenerator",
+        "YahooRoutingSession", "make_bars", "make_info",
     ],
 }
 
