@@ -29,6 +29,11 @@ from .chunk_feed import ChunkFeed, FixedChunks
 #: under 429s keeps its providers busy instead of sleeping in step.
 CHUNKS_PER_SLOT = 2
 
+#: How often, in seconds, a batch waiting for its chunks wakes up. A SIGINT that lands just
+#: before the main thread blocks on a lock is only acted on when the thread next runs Python
+#: code: an untimed wait would sit on a Ctrl-C until the next chunk finished.
+WAKE_S = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
@@ -188,7 +193,9 @@ def run_chunks(chunks: Sequence[list[str]] | ChunkFeed,
                 chunk = feed.take(len(pending)) if len(pending) < workers else None
             if not pending:
                 break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=WAKE_S, return_when=FIRST_COMPLETED)
+            if not done:
+                continue  # woken up only so that a Ctrl-C is seen (see WAKE_S)
             for future in done:
                 _settle(feed, future.result(), results, progress)
             chunk = feed.take(len(pending))
