@@ -9,9 +9,9 @@ overwrite it:
 
 * ``-v`` counts add up wherever they stand (``-v info -v`` is ``-vv``);
 * ``--log-format`` given after the command wins over one given before it;
-* a shared command option (``--config``, ``--json``) given *before* the command is kept
-  unless the command's own parser was given one, and is refused with a usage error when the
-  command takes no such option (``--json batch`` or ``--config demo``).
+* a shared command option (``--config``, ``--json``, ``--offline``) given *before* the
+  command is kept unless the command's own parser was given one, and is refused with a usage
+  error when the command takes no such option (``--json batch`` or ``--config demo``).
 
 Command modules keep calling ``commands.add_parser(...)`` and ``add_subparsers()`` as usual.
 """
@@ -36,7 +36,7 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 
 #: Options of many commands that may also stand before the command, with the value a
 #: command's parser leaves when the option was not given there.
-SHARED_COMMAND_OPTIONS: dict[str, Any] = {"config": None, "json": False}
+SHARED_COMMAND_OPTIONS: dict[str, Any] = {"config": None, "json": False, "offline": False}
 
 #: Destinations whose values add up across the parsers (the -v count).
 _ADDED = ("verbose",)
@@ -63,6 +63,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
                         help="the --config of the command, given before it")
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="the --json of the commands that have it, given before them")
+    parser.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                        help="the --offline of the commands that have it, given before them")
 
 
 class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]

@@ -98,3 +98,9 @@ def test_nested_sub_commands_take_the_global_options_too() -> None:
     assert (args.verbose, args.json, args.action) == (3, True, "ls")
     args = parser.parse_args(["--config", "c.yaml", "--json", "cache", "ls"])
     assert (args.config, args.json) == ("c.yaml", True)
+
+
+def test_the_real_cache_command_takes_global_options_after_its_action() -> None:
+    args = build_parser().parse_args(["--config", "c.yaml", "cache", "ls", "-v", "--json"])
+    assert (args.cache_command, args.config, args.verbose, args.json) == ("ls", "c.yaml", 1, True)
+    assert build_parser().parse_args(["--offline", "info", "AAPL"]).offline is True
