@@ -119,11 +119,20 @@ def house_table(*, title: str | None = None, caption: str | None = None) -> Tabl
 
 
 def house_console(stream: TextIO, width: int | None = None) -> Console:
-    """A console on ``stream`` for tables: the terminal's width, else 160 columns when piped."""
+    """A console on ``stream`` for tables: the terminal's width, else 160 columns when piped.
+
+    A closed pipe raises BrokenPipeError, which the command line turns into its quiet exit 141
+    (rich would exit 1 on its own)."""
     from rich.console import Console
 
-    return Console(file=stream, width=width or (None if stream.isatty() else 160),
-                   highlight=False, soft_wrap=False)
+    console = Console(file=stream, width=width or (None if stream.isatty() else 160),
+                      highlight=False, soft_wrap=False)
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return console
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError("the reader of standard output has gone")
 
 
 def longest_word(texts: Sequence[str]) -> int:

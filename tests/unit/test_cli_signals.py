@@ -108,3 +108,15 @@ def test_ctrl_c_outside_a_batch_exits_130_quietly(
     monkeypatch.setattr("resilient_provider.cli.demo.walk_through", interrupted)
     assert main(["demo"]) == 130
     assert capsys.readouterr().err == "resilient-provider: interrupted\n"
+
+
+def test_a_table_into_a_closed_pipe_exits_141_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    stdout = open(closed_pipe(), "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    monkeypatch.setattr(sys, "stdout", stdout)
+    try:
+        assert main(["demo"]) == 141  # rich's own handling would exit 1
+    finally:
+        stdout.close()
+    assert "Traceback" not in capsys.readouterr().err
