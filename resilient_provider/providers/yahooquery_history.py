@@ -52,6 +52,8 @@ def fetch_yahooquery_history(symbol: str, *, start: dt.datetime, end: dt.datetim
     try:
         ticker.symbols = [symbol]
         data = ticker._get_data("chart", params)
+        _drop_bar_past_end(data.get(symbol) if isinstance(data, dict) else None,
+                           params["period2"])
         frame = ticker._historical_data_to_dataframe(data, params, True)
         answer = _classify(symbol, data, frame, transcript, interval, provider)
     except Exception as exc:  # noqa: BLE001 - a lost answer surfaces as KeyError and such
@@ -66,6 +68,24 @@ def fetch_yahooquery_history(symbol: str, *, start: dt.datetime, end: dt.datetim
     if not isinstance(answer, AuthenticationError):
         give_back(ticker, recorder)
     return answer
+
+
+def _drop_bar_past_end(result: Any, end_s: int) -> None:
+    """Drop a last bar stamped at or after ``end_s``: Yahoo often appends the latest price
+    past the range's end (BTC-USD's recorded 2020-01-01..03 answer ends on 01-03 00:00), and
+    yfinance drops it (``history``: "Yahoo bug fix"), so both libraries give the same bars."""
+    stamps = result.get("timestamp") if isinstance(result, dict) else None
+    if not isinstance(stamps, list) or not stamps or not isinstance(stamps[-1], int | float):
+        return
+    if stamps[-1] < end_s:
+        return
+    count = len(stamps)
+    indicators = result.get("indicators") or {}
+    for block in [*(indicators.get("quote") or []), *(indicators.get("adjclose") or [])]:
+        for values in block.values() if isinstance(block, dict) else ():
+            if isinstance(values, list) and len(values) == count:
+                values.pop()
+    stamps.pop()
 
 
 def _classify(symbol: str, data: Any, frame: Any, transcript: Transcript, interval: str,
