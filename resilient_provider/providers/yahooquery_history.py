@@ -46,14 +46,14 @@ def fetch_yahooquery_history(symbol: str, *, start: dt.datetime, end: dt.datetim
         return take_refusal() or error_from_exception(exc, symbol=symbol, provider=provider)
     transcript = Transcript()
     recorder.transcript = transcript
-    params = {"period1": int(start.timestamp()), "period2": int(end.timestamp()),
-              "interval": interval}
+    end_s = int(end.timestamp())
+    params: dict[str, Any] = {"period1": int(start.timestamp()), "period2": end_s,
+                              "interval": interval}
     answer: Any
     try:
         ticker.symbols = [symbol]
         data = ticker._get_data("chart", params)
-        _drop_bar_past_end(data.get(symbol) if isinstance(data, dict) else None,
-                           params["period2"])
+        _drop_bar_past_end(data.get(symbol) if isinstance(data, dict) else None, end_s)
         frame = ticker._historical_data_to_dataframe(data, params, True)
         answer = _classify(symbol, data, frame, transcript, interval, provider)
     except Exception as exc:  # noqa: BLE001 - a lost answer surfaces as KeyError and such

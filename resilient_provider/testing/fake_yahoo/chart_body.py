@@ -212,8 +212,12 @@ def meta_for(request: ChartRequest, bars: Bars) -> dict[str, Any]:
     year = [series.day_bar(d) for d in market.trading_days(latest - dt.timedelta(days=365),
                                                            latest - dt.timedelta(days=1))]
     year.append(latest_bar)
-    first = bars.days[0][0] if bars.days else market.local_date(request.start)
-    before = market.previous_trading_day(first)
+    if bars.days:
+        before = market.previous_trading_day(bars.days[0][0])
+    else:  # the last session that began before the range
+        before = market.latest_trading_day(market.local_date(request.start))
+        if market.daily_stamp(before) >= request.start:
+            before = market.previous_trading_day(before)
     tz_name, offset = market.zone_fields(now)
     meta: dict[str, Any] = {
         "currency": facts.currency, "symbol": facts.symbol,

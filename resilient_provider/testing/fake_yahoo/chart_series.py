@@ -30,8 +30,10 @@ KNOWN_SPLITS: dict[str, tuple[tuple[dt.date, int, int], ...]] = {
              (dt.date(2020, 8, 31), 4, 1)),
     "NVDA": ((dt.date(2021, 7, 20), 4, 1), (dt.date(2024, 6, 10), 10, 1)),
 }
-#: Symbols known to pay quarterly dividends in Feb, May, Aug and Nov.
-KNOWN_PAYERS = ("AAPL", "MSFT")
+#: Symbols known to pay quarterly dividends in Feb, May, Aug and Nov, and their ex-day rule
+#: (weekday, which one of the month): AAPL's first Friday, MSFT's third Wednesday.
+KNOWN_PAYERS = {"AAPL": (4, 0), "MSFT": (2, 2)}
+_DEFAULT_EX_DAY = (2, 2)
 _PAYING_TYPES = ("EQUITY", "ETF", "MUTUALFUND")
 _VOLATILITY = {"CURRENCY": 0.004, "CRYPTOCURRENCY": 0.03, "FUTURE": 0.009, "INDEX": 0.01}
 
@@ -55,9 +57,9 @@ def places(price: float) -> int:
     return 4 if price >= 0.1 else 6
 
 
-def _third_wednesday(year: int, month: int) -> dt.date:
+def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> dt.date:
     first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(2 - first.weekday()) % 7 + 14)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * nth)
 
 
 class SymbolSeries:
@@ -83,6 +85,7 @@ class SymbolSeries:
             facts.quote_type in _PAYING_TYPES and facts.dividend_yield >= 0.005)
         self._yield = max(facts.dividend_yield, 0.005) if pays else 0.0
         self._first_month = 2 if self.symbol in KNOWN_PAYERS else 1 + rng.randrange(3)
+        self._ex_day = KNOWN_PAYERS.get(self.symbol, _DEFAULT_EX_DAY)
 
     # --- daily values -------------------------------------------------------------------------
 
@@ -160,7 +163,7 @@ class SymbolSeries:
         found = []
         for year in range(max(first.year, self.first_day.year), last.year + 1):
             for month in range(self._first_month, 13, 3):
-                day = _third_wednesday(year, month)
+                day = _nth_weekday(year, month, *self._ex_day)
                 if first <= day <= last and day > self.first_day:
                     before = self.raw_close(self.market.previous_trading_day(day))
                     amount = round(before * self._yield / 4, 3)

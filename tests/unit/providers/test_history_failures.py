@@ -39,7 +39,7 @@ def test_a_healthy_answer_is_one_request_and_a_canonical_frame(
 ) -> None:
     frame = fetch_one(make_adapter(adapter_name))
     assert isinstance(frame, pd.DataFrame)
-    assert tuple(frame.columns) == BAR_COLUMNS and str(frame.index.tz) == "America/New_York"
+    assert tuple(frame.columns) == BAR_COLUMNS and str(pd.DatetimeIndex(frame.index).tz) == "America/New_York"
     assert [d.strftime("%a") for d in frame.index] == ["Mon", "Tue", "Wed", "Thu", "Fri"]
     assert yahoo.count(route="chart", symbol="AAPL") == 1
 
@@ -53,9 +53,11 @@ def test_many_symbols_in_one_call_get_their_own_frames(
                                                       interval="1d")
     assert list(answers) == symbols
     assert isinstance(answers["NOSUCH"], SymbolNotFoundError)
-    assert len(answers["AAPL"]) == 5  # type: ignore[arg-type]
-    assert len(answers["BTC-USD"]) == 7  # type: ignore[arg-type]  # crypto: 7 days a week
-    assert not answers["AAPL"].equals(answers["MSFT"])  # type: ignore[union-attr]
+    aapl, msft, btc = answers["AAPL"], answers["MSFT"], answers["BTC-USD"]
+    assert isinstance(aapl, pd.DataFrame) and isinstance(msft, pd.DataFrame)
+    assert isinstance(btc, pd.DataFrame)
+    assert (len(aapl), len(btc)) == (5, 7)  # crypto trades 7 days a week
+    assert not aapl.equals(msft)
 
 
 def test_an_unknown_symbol_is_symbol_not_found(
