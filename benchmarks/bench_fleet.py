@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from .common import Figure, settings
-from .fleet_workers import BUDGET_PER_S, BUDGET_WORKERS, WORKERS, Pool, counting_yahoo
+from .fleet_workers import BUDGET_PER_S, BUDGET_WORKERS, WORKERS, Pool
 from .redis_server import RedisServer, missing, private_redis
+from .servers import counting_yahoo
 
 UNIVERSE, PER_WORKER = 700, 500
 KILL_AT = 0.4  # worker 0 dies this far into the run (of the one without a kill), >= 1 s,

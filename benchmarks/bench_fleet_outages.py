@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .common import Figure, settings
-from .fleet_workers import counting_yahoo
 from .redis_server import blackhole, missing, private_redis
+from .servers import counting_yahoo
 
 SINGLES, BATCH = 50, 100
 DEADLINE_S, REDIS_TIMEOUT_S = 5.0, 0.25

@@ -1,5 +1,4 @@
-"""The worker processes of the fleet benchmarks (:mod:`.bench_fleet`, :mod:`.bench_fleet_outages`)
-and the counting fake Yahoo they fetch from.
+"""The worker processes of the fleet benchmarks (:mod:`.bench_fleet`, :mod:`.bench_fleet_outages`).
 
 Workers are spawned processes (nothing inherited), kept for a whole run so the imports are paid
 once; each runs the tasks it is sent: a batch on a façade of its own, or two threads pacing
@@ -15,12 +14,10 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 WORKERS = 8
-LATENCY_S = 0.03  # the fake Yahoo's, per data request
 BUDGET_WORKERS, BUDGET_PER_S = 4, 5.0
 
 
@@ -99,20 +96,6 @@ def _paced(url: str, prefix: str, run_s: float, *, ready: Callable[[], None]) ->
     return sends
 
 
-def _serve_yahoo(latency_s: float, conn: Any) -> None:
-    """A fake Yahoo: sends its URL, then each symbol's quoteSummary count (and forgets them)
-    for every "count" received, until "stop"."""
-    from resilient_provider.testing import FakeYahooServer
-
-    with FakeYahooServer(latency_s=latency_s) as yahoo:
-        conn.send(yahoo.base_url)
-        while conn.recv() != "stop":
-            records = yahoo.requests
-            yahoo.reset_log()  # nothing is in flight between two runs
-            conn.send(dict(Counter(s for r in records if r.route == "quoteSummary"
-                                   for s in r.symbols)))
-
-
 # --- in this process ---------------------------------------------------------------------------
 
 class Pool:
@@ -159,23 +142,3 @@ class Pool:
                 queue.put(None)
         for process in self.processes:
             process.join(timeout=30)
-
-
-@contextmanager
-def counting_yahoo() -> Iterator[tuple[str, Callable[[], Counter[str]]]]:
-    """The counting fake Yahoo; yields its URL and a function taking (and forgetting) its
-    per-symbol counts."""
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_serve_yahoo, args=(LATENCY_S, theirs), daemon=True)
-    process.start()
-
-    def counts() -> Counter[str]:
-        ours.send("count")
-        return Counter(ours.recv())
-
-    try:
-        yield ours.recv(), counts
-    finally:
-        ours.send("stop")
-        process.join(timeout=30)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -160,3 +162,38 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _serve_counting(latency_s: float, route: str, conn: Any) -> None:
+    """A fake Yahoo: sends its URL, then each symbol's count of ``route`` requests (and
+    forgets them) for every "count" received, until "stop"."""
+    from resilient_provider.testing import FakeYahooServer
+
+    with FakeYahooServer(latency_s=latency_s) as yahoo:
+        conn.send(yahoo.base_url)
+        while conn.recv() != "stop":
+            records = yahoo.requests
+            yahoo.reset_log()  # nothing is in flight between two runs
+            conn.send(dict(Counter(s for r in records if r.route == route for s in r.symbols)))
+
+
+@contextmanager
+def counting_yahoo(*, latency_s: float = 0.03, route: str = "quoteSummary",
+                   ) -> Iterator[tuple[str, Callable[[], Counter[str]]]]:
+    """A fake Yahoo in a spawned process that counts each symbol's ``route`` requests
+    server-side; yields its URL and a function taking (and forgetting) those counts."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve_counting, args=(latency_s, route, theirs),
+                              daemon=True)
+    process.start()
+
+    def counts() -> Counter[str]:
+        ours.send("count")
+        return Counter(ours.recv())
+
+    try:
+        yield ours.recv(), counts
+    finally:
+        ours.send("stop")
+        process.join(timeout=30)

@@ -190,6 +190,9 @@ class ResilientProvider(AsyncTwins, CacheMethods, HistoryMethods):
         Raises:
             InvalidSymbolError: ``symbols`` is a single string.
             TypeError: ``symbols`` is not iterable, or holds an unhashable item.
+            BatchInterrupted: Ctrl-C (a KeyboardInterrupt) mid-batch, raised at once with
+                ``.results``, the answers so far in input order, and ``.missing``
+                (:class:`~resilient_provider.strategy.batch.BatchInterrupted`).
         """
         plan = plan_batch(symbols)
         self._check_open()

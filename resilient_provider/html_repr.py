@@ -43,20 +43,21 @@ def report_html(report: Any) -> str:
     """``report`` (a ``ReliabilityReport``) as tables: the source mix, one row per provider,
     then the alerts."""
     total = report.sources.total_requests
-    sources = [(source.value, count, f"{100.0 * count / total:.1f}%" if total else "-")
-               for source, count in report.sources.items()]
+    sources = [(kind, count, f"{100.0 * count / total:.1f}%" if total else "-")
+               for kind, count in report.sources.items()]
     providers = []
     for name, view in report.providers.items():
         failures = ", ".join(f"{code} {n}" for code, n in sorted(view.failures.items()))
         providers.append((name, view.calls, view.successes,
                           f"{view.success_rate:.1f}%" if view.calls else "-",
-                          view.retries, _ms(view.latency.p50_ms), _ms(view.latency.p95_ms),
+                          view.not_found, view.retries,
+                          _ms(view.latency.p50_ms), _ms(view.latency.p95_ms),
                           view.breaker.state if view.breaker is not None else None,
                           failures or None))
     parts = [_table(f"ReliabilityReport {report.run_id}: {total} requests",
                     ("source", "requests", "share"), sources),
-             _table("providers", ("provider", "calls", "successes", "success", "retries",
-                                  "p50", "p95", "breaker", "failures"), providers)]
+             _table("providers", ("provider", "calls", "successes", "success", "not found",
+                                  "retries", "p50", "p95", "breaker", "failures"), providers)]
     if report.alerts:
         parts.append(_table("alerts", ("alert", "message"),
                             [(a.name, a.message) for a in report.alerts]))

@@ -89,15 +89,15 @@ def _run_ls(args: argparse.Namespace, tools: CacheTools) -> int:
     if args.json:
         _print_json([r.to_dict(with_data=False) for r in records])
         return EXIT_OK
-    from .render import _console, _table  # the house table
+    from .render import house_console, house_table  # the house table
 
-    table = _table()
+    table = house_table()
     for column in ("symbol", "status", "age", "provider", "fetched at"):
         table.add_column(column, no_wrap=True, justify="right" if column == "age" else "left")
     for record in records:
         table.add_row(record.symbol, record.status, _age(record.age_s), _safe(record.provider),
                       _safe(record.to_dict(with_data=False)["fetched_at"] or "-"))
-    console = _console(sys.stdout, None)
+    console = house_console(sys.stdout)
     if records:
         console.print(table)
     console.print(_summary(records) + f" in {_where(tools)}", markup=False)

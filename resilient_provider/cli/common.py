@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+#: After Ctrl-C (128 + SIGINT, what shells report), once what was fetched is written.
+EXIT_INTERRUPTED = 130
+#: Standard output was a pipe its reader closed (128 + SIGPIPE, what shells report).
+EXIT_BROKEN_PIPE = 141
 
 PARQUET_INSTALL = "pip install 'resilient-provider[parquet]'"
 
@@ -21,10 +25,18 @@ CONFIG_ENV = "RESILIENT_PROVIDER_CONFIG"
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
-    """``--config PATH``, defaulting to ``$RESILIENT_PROVIDER_CONFIG``."""
-    parser.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV),
+    """``--config PATH``; :func:`resolve_config` gives it ``$RESILIENT_PROVIDER_CONFIG`` when
+    it was not given (after the command, or before it)."""
+    parser.add_argument("--config", metavar="PATH", default=None,
                         help=f"YAML configuration file (default: ${CONFIG_ENV}, "
                              "else built-in defaults with RESILIENT_PROVIDER_* env overrides)")
+
+
+def resolve_config(args: argparse.Namespace) -> None:
+    """``args.config`` from ``$RESILIENT_PROVIDER_CONFIG`` when the command takes the option
+    and it was not given."""
+    if hasattr(args, "config") and args.config is None:
+        args.config = os.environ.get(CONFIG_ENV) or None
 
 
 def open_provider(config: str | None) -> ResilientProvider:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, InvalidSymbolError
 from .cache import add_offline_option, open_provider_for
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
     PARQUET_INSTALL,
@@ -22,6 +23,9 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..result import FetchResult
+
+#: Output formats of ``batch``, each named by its file extension.
+FORMATS = ("csv", "json", "parquet")
 
 
 def register(commands: Any) -> None:
@@ -52,9 +56,10 @@ def register(commands: Any) -> None:
     batch.add_argument("file", metavar="FILE", help="the symbols file; - reads standard input")
     batch.add_argument("-o", "--output", metavar="PATH",
                        help="write here instead of standard output (required for parquet)")
-    batch.add_argument("--format", choices=("csv", "json", "parquet"),
-                       help="output format (default: from the --output extension, else csv); "
-                            f"parquet needs pyarrow: {PARQUET_INSTALL}")
+    batch.add_argument("--format", choices=FORMATS,
+                       help="output format (default: from the --output extension, .csv, "
+                            ".json or .parquet; another extension is refused; csv when there "
+                            f"is none); parquet needs pyarrow: {PARQUET_INSTALL}")
     batch.add_argument("--no-progress", action="store_true",
                        help="no progress bar (it is shown only on a terminal anyway)")
     add_refresh_option(batch)
@@ -71,7 +76,7 @@ def add_refresh_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    """``resilient-provider info SYMBOL...``."""
+    """``resilient-provider info SYMBOL...``; after Ctrl-C, the answers so far, exit 130."""
     from ..symbols import normalize_symbol
     from .render import write_csv, write_json, write_table
 
@@ -81,18 +86,32 @@ def run_info(args: argparse.Namespace) -> int:
         provider = open_provider_for(args)
     except (InvalidSymbolError, ConfigError) as exc:
         return fail(str(exc))
+    results: list[FetchResult] = []
+    interrupted = False
     with provider:
-        results = [provider.fetch(symbol, refresh=args.refresh) for symbol in wanted]
+        try:
+            for symbol in wanted:
+                results.append(provider.fetch(symbol, refresh=args.refresh))
+        except KeyboardInterrupt:
+            interrupted = True
     writer = {"json": write_json, "csv": write_csv, "table": write_table}[fmt]
     writer(results, sys.stdout)
+    if interrupted:
+        return _interrupted(len(results), len(wanted))
     return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    """``resilient-provider batch FILE``."""
+    """``resilient-provider batch FILE``; after Ctrl-C, the answers so far, exit 130."""
+    from ..strategy.batch import BatchInterrupted
+    from .render import plural
     from .symbols_file import SymbolsFileError, read_symbols
 
     fmt = args.format or _format_of(args.output)
+    if fmt is None:
+        return fail(f"cannot tell which format to write to {args.output}: give it one of the "
+                    f"extensions {', '.join('.' + f for f in FORMATS)}, or --format "
+                    f"{{{','.join(FORMATS)}}}")
     if fmt == "parquet" and not args.output:
         return fail("--format parquet writes a file: give it with --output PATH")
     # Checked before fetching, so a long batch is never fetched only to be thrown away.
@@ -106,26 +125,45 @@ def run_batch(args: argparse.Namespace) -> int:
     except (SymbolsFileError, ConfigError) as exc:
         return fail(str(exc))
     started = time.perf_counter()
+    stopped: BatchInterrupted | None = None
     with provider:
-        results = list(provider.batch_fetch(
-            symbols, progress=False if args.no_progress else None,
-            refresh=args.refresh).values())
+        try:
+            results = list(provider.batch_fetch(
+                symbols, progress=False if args.no_progress else None,
+                refresh=args.refresh).values())
+        except BatchInterrupted as stop:  # Ctrl-C: write what was answered by then
+            stopped, results = stop, list(stop.results.values())
     try:
         _write(results, fmt, args.output)
     except ModuleNotFoundError as exc:
         return fail(f"{exc.name} is needed for {fmt} output: {PARQUET_INSTALL}")
     except OSError as exc:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    if stopped is not None:
+        return _interrupted(len(results), len(results) + len(stopped.missing))
     mix = Counter(r.source.value for r in results)
-    print(f"{len(results)} symbols in {time.perf_counter() - started:.1f}s: "
+    print(f"{plural(len(results), 'symbol')} in {time.perf_counter() - started:.1f}s: "
           + ", ".join(f"{count} {source}" for source, count in mix.most_common()),
           file=sys.stderr)
     return EXIT_OK if all(r.success for r in results) else EXIT_SOME_FAILED
 
 
-def _format_of(output: str | None) -> str:
+def _interrupted(answered: int, wanted: int) -> int:
+    """Say on stderr how much an interrupted command wrote; the exit code after Ctrl-C."""
+    from .render import plural
+
+    print(f"resilient-provider: interrupted: wrote the answers for {answered} of "
+          f"{plural(wanted, 'symbol')}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _format_of(output: str | None) -> str | None:
+    """The format the extension of ``output`` names; csv without an output or an extension;
+    None for an extension that names no format we write (``.xlsx``)."""
     suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    return suffix if suffix in ("csv", "json", "parquet") else "csv"
+    if not suffix:
+        return "csv"
+    return suffix if suffix in FORMATS else None
 
 
 def _write(results: list[FetchResult], fmt: str, output: str | None) -> None:

@@ -28,12 +28,13 @@ def register(commands: Any) -> None:
 
 def run_health(args: argparse.Namespace) -> int:
     """``resilient-provider health``."""
-    from ..config import Settings  # imported here: `--help` stays fast
+    from ..config import Settings, require_providers  # imported here: `--help` stays fast
     from ..health import check_health
     from .render import write_health_table
 
     try:
         settings = Settings.from_yaml(args.config) if args.config else Settings()
+        require_providers(settings, source=args.config)  # else only the cache is probed
         report = check_health(settings)
     except ConfigError as exc:
         return fail(str(exc))

@@ -157,16 +157,16 @@ MAX_LISTED_RUNS = 20
 def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityReport],
                       stream: TextIO, *, width: int | None = None) -> None:
     """``report`` for people: header, source mix, providers, alerts; then ``runs`` listed."""
-    from rich.console import Console  # imported here so JSON output stays light
-    from rich.table import Table
+    from rich.table import Table  # imported here so JSON output stays light
 
-    console = Console(file=stream, width=width or (None if stream.isatty() else 160),
-                      highlight=False, soft_wrap=False)
+    from .render import house_console, house_table, plural
+
+    console = house_console(stream, width)
 
     def section(title: str, *columns: str) -> Table:
         console.print()
         console.print(title, style="bold", markup=False)
-        made = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        made = house_table()
         for column in columns:
             wide = column in ("top errors", "skipped")
             made.add_column(column, justify="left" if wide or column in (columns[0], "breaker")
@@ -175,7 +175,7 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
 
     console.print(_header(report), markup=False)
     total = report.sources.total_requests
-    sources = section(f"{total:,} requests", "source", "requests", "share")
+    sources = section(plural(total, "request"), "source", "requests", "share")
     for source, count in report.sources.items():
         sources.add_row(source, f"{count:,}",
                         _pct(100.0 * count / total) if total else "-")
@@ -218,8 +218,8 @@ def write_stats_table(report: ReliabilityReport, runs: Sequence[ReliabilityRepor
         shown = list(runs)[-MAX_LISTED_RUNS:]
         more = f" (the latest {len(shown)}; --json lists all)" if len(shown) < len(runs) else ""
         kinds = [kind for kind, _ in report.sources.items()]
-        listed = section(f"{len(runs)} runs{more}", "run", "started", "ended", "requests",
-                         *kinds, "alerts")
+        listed = section(f"{plural(len(runs), 'run')}{more}", "run", "started", "ended",
+                         "requests", *kinds, "alerts")
         for run in shown:
             listed.add_row(run.run_id, _when(run.started_at),
                            _when(run.stored.ended_at if run.stored else None, "not ended"),

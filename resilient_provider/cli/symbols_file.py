@@ -23,8 +23,10 @@ def read_symbols(source: Path | TextIO) -> list[str]:
     """The symbols listed in ``source``, in file order.
 
     Plain text: one symbol per line; blank lines and lines starting with ``#`` are skipped.
-    CSV (a ``.csv`` name, or a first line with a comma): the column headed ``symbol`` or
-    ``ticker`` (any case), else the first column of every row.
+    CSV (a ``.csv`` name, or a first line with a comma, semicolon, tab or ``|``): the column headed
+    ``symbol`` or ``ticker`` (any case), else the first column of every row. The delimiter
+    (``,``, ``;``, tab or ``|``) is sniffed from the first lines, so a spreadsheet's
+    semicolon-separated export reads like any other.
 
     Raises:
         SymbolsFileError: the file cannot be read, is not text, or lists no symbol.
@@ -42,15 +44,29 @@ def read_symbols(source: Path | TextIO) -> list[str]:
     lines = [line for line in text.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     is_csv = (isinstance(source, Path) and source.suffix.lower() == ".csv") or (
-        bool(lines) and "," in lines[0])
+        bool(lines) and any(mark in lines[0] for mark in DELIMITERS))
     symbols = _from_csv(lines) if is_csv else [line.strip() for line in lines]
     if not symbols:
         raise SymbolsFileError(f"no symbols in {name}")
     return symbols
 
 
+#: The delimiters a symbols CSV may use (the sniffer picks among them).
+DELIMITERS = ",;\t|"
+
+
+def sniff_dialect(lines: list[str]) -> type[csv.Dialect] | csv.Dialect:
+    """The CSV dialect of ``lines`` (from the first 20), sniffed among :data:`DELIMITERS`;
+    plain comma-separated when the sniffer cannot tell (one column, say)."""
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=DELIMITERS)
+    except csv.Error:
+        return csv.excel
+
+
 def _from_csv(lines: list[str]) -> list[str]:
-    rows = [row for row in csv.reader(io.StringIO("\n".join(lines))) if row]
+    rows = [row for row in csv.reader(io.StringIO("\n".join(lines)), sniff_dialect(lines))
+            if row]
     if not rows:
         return []
     header = [cell.strip().lower() for cell in rows[0]]

@@ -40,7 +40,7 @@ def is_yahoo_host(host: str | None) -> bool:
 
 def request_route(url: str) -> str:
     """The route a Yahoo URL addresses, for counting: ``cookie``, ``consent``, ``crumb``,
-    ``quoteSummary``, ``quote``, ``timeseries`` or ``other``."""
+    ``quoteSummary``, ``quote``, ``timeseries``, ``chart`` or ``other``."""
     parts = urlsplit(url)
     return route_of_request((parts.hostname or "").lower(), parts.path, parse_qs(parts.query))[0]
 

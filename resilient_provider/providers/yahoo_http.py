@@ -63,7 +63,8 @@ def route_of(url: str) -> tuple[str, tuple[str, ...]]:
 
 
 def route_of_path(path: str, query: dict[str, list[str]]) -> tuple[str, tuple[str, ...]]:
-    """The data route (or ``crumb``/``other``) of ``path``; symbols URL-decoded, upper-case.
+    """The data route (``quoteSummary``, ``quote``, ``timeseries``, ``chart``; or ``crumb`` /
+    ``other``) of ``path``; symbols URL-decoded, upper-case.
 
     Shared with the fake Yahoo, so the adapters and the server read requests the same way.
     """
@@ -74,6 +75,8 @@ def route_of_path(path: str, query: dict[str, list[str]]) -> tuple[str, tuple[st
         return "quote", tuple(s.strip().upper() for s in raw.split(",") if s.strip())
     if "/fundamentals-timeseries/" in path:
         return "timeseries", (unquote(path.rsplit("/", 1)[-1]).upper(),)
+    if "/v8/finance/chart/" in path:
+        return "chart", (unquote(path.rsplit("/", 1)[-1]).upper(),)
     if path.endswith("/getcrumb"):
         return "crumb", ()
     return "other", ()
@@ -140,7 +143,7 @@ def exchange_from_response(response: Any) -> Exchange:
     route, symbols = route_of(str(response.url))
     status = int(response.status_code)
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    if route not in (*DATA_ROUTES, "timeseries", "crumb"):
+    if route not in (*DATA_ROUTES, "timeseries", "chart", "crumb"):
         return Exchange(route, symbols, status, retry_after)
     text = response.text or ""
     try:

@@ -23,9 +23,11 @@ yahooquery realities it handles (read from yahooquery 2.4's ``base.py``, ``ticke
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from yahooquery import Ticker
@@ -41,6 +43,7 @@ from ..errors import (
 from ..symbols import normalize_symbols
 from .answer_times import answered
 from .gate import RequestGate
+from .history_common import check_history_request
 from .protocol import InfoOrError
 from .session import YahooSession, checked_base_url
 from .workers import LazyWorkers
@@ -50,6 +53,7 @@ from .yahoo_http import (
 )
 from .yahoo_info import INFO_MODULES
 from .yahooquery_answers import WHOLE_BATCH_LOST, LostInBatchError, after_exception, classify
+from .yahooquery_history import fetch_yahooquery_history
 from .yahooquery_session import RecordingSession, SessionSetUp
 
 
@@ -125,6 +129,19 @@ class YahooQueryProvider:
         for chunk_answers in self._workers.map(self._fetch_chunk, chunks):
             answers.update(chunk_answers)
         return {symbol: answers[symbol] for symbol in wanted}
+
+    def fetch_history(self, symbols: Sequence[str], *, start: dt.datetime, end: dt.datetime,
+                      interval: str) -> Mapping[str, Any]:
+        """Fetch each symbol's bars in ``[start, end)`` (one chart request each); answer per
+        symbol with the canonical bar frame or an error. ValueError names a bad argument."""
+        check_history_request(start, end, interval)
+        wanted = list(dict.fromkeys(normalize_symbols(symbols)))
+        one = partial(fetch_yahooquery_history, start=start, end=end, interval=interval,
+                      borrow=self._borrow, give_back=self._give_back,
+                      take_refusal=self._take_refusal, provider=self.name)
+        answers = self._workers.map(one, wanted)
+        answered(*wanted)
+        return dict(zip(wanted, answers, strict=True))
 
     def bind_gate(self, gate: RequestGate | None) -> None:
         """Pass every HTTP request of this provider through ``gate`` (its upstream's budget)."""

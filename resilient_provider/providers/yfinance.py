@@ -19,10 +19,14 @@ fundamentals-timeseries for ``trailingPegRatio`` alone). A call here sends one v
 chunk of up to 50 symbols and one quoteSummary per symbol, and the timeseries only when
 ``trailing_peg_ratio`` is on; each dict is still built by yfinance's own ``.info`` code
 (:mod:`.yfinance_batch`). The symbols' quoteSummary requests run on a bounded thread pool.
+
+``fetch_history`` sends one chart request per symbol through yfinance's own history code
+(:mod:`.yfinance_history`), on the same session, gate and thread pool.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +42,7 @@ from ..logs import get_logger
 from ..symbols import normalize_symbols
 from .answer_times import answered
 from .gate import RequestGate
+from .history_common import check_history_request
 from .protocol import InfoOrError
 from .session import YahooSession, checked_base_url
 from .workers import LazyWorkers
@@ -56,6 +61,7 @@ from .yfinance_batch import (
     fetch_quote_chunk,
     recording,
 )
+from .yfinance_history import fetch_yfinance_history
 
 log = get_logger(__name__)
 
@@ -197,6 +203,25 @@ class YFinanceProvider:
                     for symbol in chunk.symbols}
         answers = self._workers.map(lambda s: self._fetch_one(data, s, chunk_of[s]), wanted)
         return dict(zip(wanted, answers, strict=True))
+
+    def fetch_history(self, symbols: Sequence[str], *, start: dt.datetime, end: dt.datetime,
+                      interval: str) -> Mapping[str, Any]:
+        """Fetch each symbol's bars in ``[start, end)`` (one chart request each); answer per
+        symbol with the canonical bar frame or an error. ValueError names a bad argument."""
+        check_history_request(start, end, interval)
+        wanted = list(dict.fromkeys(normalize_symbols(symbols)))
+        data = self._yf_data() if wanted else None
+
+        def one(symbol: str) -> Any:
+            self._take_refusal()
+            answer = fetch_yfinance_history(data, symbol, start=start, end=end,
+                                            interval=interval, timeout_s=self._timeout_s,
+                                            provider=self.name)
+            refusal = self._take_refusal()
+            answered(symbol)
+            return refusal if refusal is not None and isinstance(answer, Exception) else answer
+
+        return dict(zip(wanted, self._workers.map(one, wanted), strict=True))
 
     def bind_gate(self, gate: RequestGate | None) -> None:
         """Pass every HTTP request of this provider through ``gate`` (its upstream's budget)."""

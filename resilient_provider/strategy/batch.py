@@ -29,6 +29,11 @@ from .chunk_feed import ChunkFeed, FixedChunks
 #: under 429s keeps its providers busy instead of sleeping in step.
 CHUNKS_PER_SLOT = 2
 
+#: How often, in seconds, a batch waiting for its chunks wakes up. A SIGINT that lands just
+#: before the main thread blocks on a lock is only acted on when the thread next runs Python
+#: code: an untimed wait would sit on a Ctrl-C until the next chunk finished.
+WAKE_S = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class BatchPlan:
@@ -166,14 +171,19 @@ def run_chunks(chunks: Sequence[list[str]] | ChunkFeed,
     if first is not None and feed.exhausted():  # no pool for a single call
         if tail is not None:
             tail.reach()
-        _settle(feed, run_chunk(first), results, progress)
+        try:
+            _settle(feed, run_chunk(first), results, progress)
+        except KeyboardInterrupt as exc:
+            raise BatchInterrupted(results) from exc
         first = feed.take(0)
     if first is None and feed.exhausted():
         return results
     pending: set[Future[Mapping[str, FetchResult]]] = set()
     # Daemon threads: a batch abandoned at interpreter exit (its caller a daemon thread or an
     # abandoned afetch) must not hold exit while its chunks wait out their deadlines.
-    with DaemonThreadPool(workers, name="rp-batch") as pool:
+    pool = DaemonThreadPool(workers, name="rp-batch")
+    interrupted = False
+    try:
         chunk = first
         while True:
             while chunk is not None:
@@ -183,11 +193,40 @@ def run_chunks(chunks: Sequence[list[str]] | ChunkFeed,
                 chunk = feed.take(len(pending)) if len(pending) < workers else None
             if not pending:
                 break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=WAKE_S, return_when=FIRST_COMPLETED)
+            if not done:
+                continue  # woken up only so that a Ctrl-C is seen (see WAKE_S)
             for future in done:
                 _settle(feed, future.result(), results, progress)
             chunk = feed.take(len(pending))
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: keep what the chunks answered (those finished but not yet read too) and
+        # leave at once; the chunks still running are dropped, not waited for.
+        interrupted = True
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future in pending:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results.update(feed.settle(future.result()))
+        raise BatchInterrupted(results) from exc
+    finally:
+        if not interrupted:
+            pool.shutdown(wait=True)
     return results
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt (Ctrl-C) that landed in a batch, with the answers it had by then.
+
+    Still a KeyboardInterrupt (code that stops on Ctrl-C keeps stopping); ``results`` are the
+    answers settled before it (``{symbol as given: FetchResult}`` in input order from
+    ``batch_fetch``), ``missing`` the items left without one.
+    """
+
+    def __init__(self, results: Mapping[Any, FetchResult], missing: Sequence[Any] = ()) -> None:
+        super().__init__(f"batch interrupted with {len(results)} answered and "
+                         f"{len(missing)} not")
+        self.results: dict[Any, FetchResult] = dict(results)
+        self.missing: tuple[Any, ...] = tuple(missing)
 
 
 def _settle(feed: ChunkFeed, answers: Mapping[str, FetchResult],
@@ -197,8 +236,10 @@ def _settle(feed: ChunkFeed, answers: Mapping[str, FetchResult],
     progress.advance(len(final))
 
 
-def assemble(plan: BatchPlan, results: Mapping[str, FetchResult]) -> dict[Any, FetchResult]:
-    """One result per distinct input item, in input order, each naming the item as its ticker."""
+def assemble(plan: BatchPlan, results: Mapping[str, FetchResult], *,
+             partial: bool = False) -> dict[Any, FetchResult]:
+    """One result per distinct input item, in input order, each naming the item as its ticker;
+    with ``partial``, only the items ``results`` answers (and the invalid ones)."""
     out: dict[Any, FetchResult] = {}
     for key in plan.keys:
         symbol = plan.symbol_of.get(key)
@@ -207,6 +248,8 @@ def assemble(plan: BatchPlan, results: Mapping[str, FetchResult]) -> dict[Any, F
             shown = key if isinstance(key, str) else repr(key)
             out[key] = FetchResult(symbol=shown, source=DataSource.ERROR, error=error,
                                    ticker=shown)
+            continue
+        if partial and symbol not in results:
             continue
         result = results[symbol]
         out[key] = result if result.ticker == key else result.with_ticker(str(key))

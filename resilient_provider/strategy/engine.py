@@ -27,6 +27,7 @@ from ..result import FetchResult
 from ..stats import ReliabilityStats
 from .batch import (
     CHUNKS_PER_SLOT,
+    BatchInterrupted,
     BatchPlan,
     BatchTail,
     Progress,
@@ -121,9 +122,16 @@ class Engine:
             todo = [s for s in plan.symbols if s not in results]
             workers, chunks = self._chunking(todo)
             joined: dict[str, bool] = {}
-            walked = run_chunks(chunks, partial(self._chunk, step=walk, refresh=refresh,
-                                                joined=joined),
-                                workers=workers, progress=progress, tail=tail)
+            try:
+                walked = run_chunks(chunks, partial(self._chunk, step=walk, refresh=refresh,
+                                                    joined=joined),
+                                    workers=workers, progress=progress, tail=tail)
+            except BatchInterrupted as stop:  # Ctrl-C: what was answered, counted and kept
+                self._record(stop.results, joined)
+                results.update(stop.results)
+                answered = assemble(plan, results, partial=True)
+                raise BatchInterrupted(answered, [k for k in plan.keys if k not in answered]
+                                       ) from stop.__cause__
             self._record(walked, joined)
             self._known_unknowns.learn(walked, with_rows=with_rows)
             results.update(walked)

@@ -8,11 +8,15 @@ import importlib.util
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from resilient_provider.config import SharedSettings
 from tests.redis_server import REQUIRED, RedisServer, private_redis
+
+if TYPE_CHECKING:
+    from resilient_provider.shared.link import RedisLink
 
 _PREFIXES = itertools.count(1)
 
@@ -66,3 +70,21 @@ def shared_settings(url: str, prefix: str, **overrides: object) -> SharedSetting
     return SharedSettings.model_validate(
         {"enabled": True, "redis_url": url, "key_prefix": prefix, "socket_timeout_s": 2,
          **overrides})
+
+
+@pytest.fixture
+def link(redis_server: RedisServer, key_prefix: str) -> Iterator[RedisLink]:
+    """A Redis link on the session's server, under this test's key prefix."""
+    from resilient_provider.shared.link import RedisLink  # here: needs the redis extra
+
+    link = RedisLink(shared_settings(redis_server.unix_url, key_prefix))
+    yield link
+    link.close()
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> Iterator[Any]:
+    """A plain redis-py client on the session's server, to look at what was written."""
+    client = redis_server.client()
+    yield client
+    client.close()

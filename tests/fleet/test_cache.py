@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,22 +41,8 @@ def assert_every_key_has_a_ttl(client: Any, prefix: str) -> None:
 
 
 @pytest.fixture
-def link(redis_server: RedisServer, key_prefix: str) -> Iterator[RedisLink]:
-    link = RedisLink(shared_settings(redis_server.unix_url, key_prefix))
-    yield link
-    link.close()
-
-
-@pytest.fixture
 def cache(link: RedisLink) -> RedisCache:
     return RedisCache(link, ttl_s=TTL_S)
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[Any]:
-    client = redis_server.client()
-    yield client
-    client.close()
 
 
 def run_now(replay: Callable[[], None]) -> None:

@@ -3,7 +3,6 @@ private redis-server: SCAN never KEYS, only this prefix's rows, every key's TTL 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,20 +25,6 @@ NOW = 1_767_225_600.0
 
 def entry(symbol: str, fetched_at: float = NOW - 60) -> CacheEntry:
     return CacheEntry({"symbol": symbol, "regularMarketPrice": 101.5}, fetched_at, "yfinance")
-
-
-@pytest.fixture
-def link(redis_server: RedisServer, key_prefix: str) -> Iterator[RedisLink]:
-    link = RedisLink(shared_settings(redis_server.unix_url, key_prefix))
-    yield link
-    link.close()
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> Iterator[Any]:
-    client = redis_server.client()
-    yield client
-    client.close()
 
 
 def ttls(client: Any, prefix: str) -> dict[bytes, int]:

@@ -164,3 +164,51 @@ def test_an_empty_csv_column_is_no_symbols(tmp_path: Path) -> None:
     path.write_text("symbol,weight\n,1\n")
     with pytest.raises(SymbolsFileError, match="no symbols"):
         read_symbols(path)
+
+
+@pytest.mark.parametrize("name", ["out.xlsx", "out.txt"])
+def test_an_unknown_output_extension_exits_2_listing_the_allowed_ones(
+    name: str, config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    file = symbols_file(tmp_path, "AAPL\n")
+    output = tmp_path / name
+    assert main(["batch", file, "-o", str(output), "--config", config]) == 2
+    err = capsys.readouterr().err
+    assert str(output) in err and ".csv, .json, .parquet" in err and "--format" in err
+    assert not output.exists()
+
+
+def test_an_explicit_format_writes_whatever_the_extension(config: str, tmp_path: Path) -> None:
+    file = symbols_file(tmp_path, "AAPL\n")
+    output = tmp_path / "out.txt"
+    assert main(["batch", file, "-o", str(output), "--format", "json", "--config", config]) == 0
+    assert json.loads(output.read_text())[0]["symbol"] == "AAPL"
+
+
+def test_a_semicolon_separated_portfolio_is_read_by_its_ticker_column(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A spreadsheet export in a decimal-comma locale: ';' between fields, ',' in numbers.
+    file = symbols_file(tmp_path, "Name;Ticker;Weight\nApple;AAPL;0,6\nInvesco;QQQ;0,4\n",
+                        name="portfolio.csv")
+    assert main(["batch", file, "--format", "json", "--config", config]) == 0
+    answers = json.loads(capsys.readouterr().out)
+    assert [(a["symbol"], a["_data_source"]) for a in answers] == [
+        ("AAPL", "primary"), ("QQQ", "primary")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("symbol\tweight\nAAPL\t1\nMSFT\t2\n", ["AAPL", "MSFT"]),
+    ("ticker|weight\nAAPL|1\n", ["AAPL"]),
+    ('name,ticker\n"Apple, Inc.",AAPL\n"Berkshire; class B",BRK-B\n', ["AAPL", "BRK-B"]),
+    ("Ticker;Weight\nAAPL;0.5\nMSFT;0.5\n", ["AAPL", "MSFT"]),
+])
+def test_the_csv_delimiter_is_sniffed(text: str, expected: list[str]) -> None:
+    assert read_symbols(io.StringIO(text)) == expected
+
+
+def test_the_summary_says_1_symbol_not_1_symbols(config: str, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", symbols_file(tmp_path, "AAPL\n"), "--config", config]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("1 symbol in ") and "symbols" not in err

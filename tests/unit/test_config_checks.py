@@ -132,7 +132,7 @@ EMPTY_CHAIN = "providers: []\ncache: {backend: memory}\n"
 
 
 @pytest.mark.parametrize("command", [["info", "AAPL"], ["info", "AAPL", "--json"],
-                                     ["batch", "-"]])
+                                     ["batch", "-"], ["health"]])
 def test_the_cli_refuses_an_empty_provider_chain_with_exit_2(
         command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

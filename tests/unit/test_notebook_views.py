@@ -51,13 +51,15 @@ def test_html_escapes_what_a_source_sent() -> None:
 def test_a_reliability_report_shows_as_html_tables() -> None:
     report = ReliabilityReport(
         "run-1", sources=SourceCounts(primary=3, fallback=1),
-        providers={"yfinance": ProviderReport(calls=4, successes=3,
+        providers={"yfinance": ProviderReport(calls=5, successes=3, not_found=1,
                                               failures={"timeout": 1},
                                               latency=LatencyPercentiles(120.0, 480.0, 500.0))},
         alerts=(Alert("error_rate", "errors <above> 10%", 12.0, 10.0),))
     page = report._repr_html_()
     assert "ReliabilityReport run-1: 4 requests" in page
     assert "<td>primary</td><td>3</td><td>75.0%</td>" in page
-    assert ("<td>yfinance</td><td>4</td><td>3</td><td>75.0%</td><td>0</td><td>120 ms</td>"
+    # not-found look-ups apart from failures (and out of the success rate: 3 of 4)
+    assert ("<td>yfinance</td><td>5</td><td>3</td><td>75.0%</td><td>1</td><td>0</td>"
+            "<td>120 ms</td>"
             "<td>480 ms</td><td>-</td><td>timeout 1</td>") in page
     assert "errors &lt;above&gt; 10%" in page

@@ -20,7 +20,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "check_health", "configure_logging", "normalize_symbol",
     ],
     "resilient_provider.providers": [
-        "CORE_FIELDS", "InfoOrError", "Provider", "YFinanceProvider", "YahooQueryProvider",
+        "CORE_FIELDS", "HistoryProvider", "InfoOrError", "Provider", "YFinanceProvider",
+        "YahooQueryProvider",
     ],
     "resilient_provider.cache": [
         "CacheBackend", "CacheEntry", "DiskCache", "MemoryCache", "NotFoundEntry",

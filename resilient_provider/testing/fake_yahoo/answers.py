@@ -17,12 +17,22 @@ from typing import Any
 
 from ...providers.yahoo_http import route_of_request
 from .bodies import BodySource
+from .chart import (
+    NOT_FOUND_DESCRIPTION,
+    ChartSource,
+    YahooChartGenerator,
+    chart_error,
+    spoil_chart,
+)
 from .faults import JSON_CONTENT_TYPE, PER_SYMBOL_KINDS, Fault, FaultRule
 
 JSON = JSON_CONTENT_TYPE
 HTML = "text/html;charset=utf-8"
 TEXT = "text/plain;charset=utf-8"
-_ENVELOPE = {"quoteSummary": "quoteSummary", "quote": "quoteResponse", "timeseries": "timeseries"}
+_ENVELOPE = {"quoteSummary": "quoteSummary", "quote": "quoteResponse", "timeseries": "timeseries",
+             "chart": "chart"}
+#: Routes whose request names one symbol in its path: a recorded body can stand in for it.
+RECORDABLE_ROUTES = ("quoteSummary", "timeseries", "chart")
 _CONSENT_FORM = ('<html><body><form method="post" action="https://consent.yahoo.com/v2/'
                  'collectConsent?sessionId={session}">'
                  '<input type="hidden" name="csrfToken" value="{token}">'
@@ -74,12 +84,26 @@ def _int_param(query: dict[str, list[str]], name: str) -> int | None:
 class YahooResponder:
     """Yahoo's answers for one fake server: bodies, unknown symbols and the crumbs it issued."""
 
-    def __init__(self, seed: int, bodies: BodySource, unknown_symbols: Iterable[str]) -> None:
+    def __init__(self, seed: int, bodies: BodySource, unknown_symbols: Iterable[str],
+                 charts: ChartSource | None = None) -> None:
         self.bodies = bodies
+        self.charts: ChartSource = charts if charts is not None else YahooChartGenerator(seed)
+        self._recorded: dict[tuple[str, str], Answer] = {}
         self.unknown_symbols = frozenset(s.upper() for s in unknown_symbols)
         self._crumb_rng = random.Random(f"crumbs:{seed}")
         self._crumbs: set[str] = set()
         self._lock = threading.Lock()
+
+    def serve_recorded(self, route: str, symbol: str, answer: Answer | None) -> None:
+        """Answer ``route`` for ``symbol`` with ``answer`` verbatim (None: generate again)."""
+        if route not in RECORDABLE_ROUTES:
+            raise ValueError(f"route must be one of {', '.join(RECORDABLE_ROUTES)}, "
+                             f"got {route!r}")
+        with self._lock:
+            if answer is None:
+                self._recorded.pop((route, symbol.upper()), None)
+            else:
+                self._recorded[(route, symbol.upper())] = answer
 
     def expire_crumbs(self) -> None:
         """Forget every crumb issued so far."""
@@ -121,6 +145,12 @@ class YahooResponder:
             return Answer(200, b"<html><body>consent recorded</body></html>", HTML)
         if route == "other":
             return Answer(404, _dumps(error_envelope(route, "Not Found", "HTTP 404 Not Found")))
+        with self._lock:
+            recorded = self._recorded.get((route, symbols[0] if symbols else ""))
+        if recorded is not None:
+            return recorded
+        if route == "chart":  # Yahoo's chart needs no crumb
+            return self._chart(symbols[0] if symbols else "", query, fault)
         if route in ("quoteSummary", "quote") and not self.crumb_valid(query):
             return self._fault_answer(route, Fault.invalid_crumb())
         if fault is not None and fault.kind == "garbage" and route in ("quoteSummary", "quote"):
@@ -168,6 +198,20 @@ class YahooResponder:
                 route, "Not Found",
                 f"No fundamentals data found for any of the summaryTypes={','.join(modules)}")))
         return Answer(200, _dumps({"quoteSummary": {"result": [found], "error": None}}))
+
+    def _chart(self, symbol: str, query: dict[str, list[str]], fault: Fault | None) -> Answer:
+        kind = fault.kind if fault is not None else None
+        if not symbol or symbol in self.unknown_symbols or kind == "not_found":
+            return Answer(404, _dumps(chart_error("Not Found", NOT_FOUND_DESCRIPTION)))
+        mode = str(fault.body) if fault is not None and kind == "garbage" else None
+        asked = _other_symbol(symbol) if mode == "wrong_symbol" else symbol
+        status, body = self.charts.chart(asked, query)
+        if status == 200 and kind == "empty_result":
+            result = body["chart"]["result"][0]
+            body["chart"]["result"][0] = {"meta": result["meta"], "indicators": {"quote": [{}]}}
+        if status == 200 and mode is not None and mode != "wrong_symbol":
+            body = spoil_chart(body, mode)
+        return Answer(status, _dumps(body))
 
     def _fault_answer(self, route: str, fault: Fault) -> Answer:
         if fault.kind == "invalid_crumb":

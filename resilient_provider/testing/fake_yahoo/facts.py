@@ -1,8 +1,11 @@
 """The facts behind one generated symbol, and every value Yahoo derives from them.
 
 :func:`make_facts` draws a symbol's price, ranges, size, names and listing from
-``random.Random(f"{seed}:{symbol}")`` in a fixed order; :meth:`SymbolFacts.values` spells them
-out under Yahoo's keys for one module (or the v7 entry), in that endpoint's units.
+``random.Random(f"{seed}:{symbol}")`` in a fixed order, anchored on a real recording for the
+symbols of :mod:`.recorded` (Apple is "Apple Inc." near its recorded price); the others get
+plausible synthetic values (an index in the thousands, a volatility index in the tens).
+:meth:`SymbolFacts.values` spells them out under Yahoo's keys for one module (or the v7
+entry), in that endpoint's units.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import datetime as dt
 import math
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import shapes
+from .recorded import RECORDED_SEEDS, anchored_fields
 from .shapes import Listing
 
 RECORDED_AT = 1_740_171_602  # 2025-02-21 21:00 UTC, the recorded bodies' regularMarketTime
@@ -261,9 +265,12 @@ def make_facts(seed: int, symbol: str, price: float | None = None) -> SymbolFact
     rng = random.Random(f"{seed}:{symbol}")
     qt = quote_type_of(symbol)
     low, high = {"CURRENCY": (0.5, 2.0), "CRYPTOCURRENCY": (0.05, 90_000.0),
-                 "INDEX": (10.0, 6_000.0), "FUTURE": (20.0, 3_000.0), "ETF": (20.0, 600.0),
-                 "MUTUALFUND": (8.0, 200.0)}.get(qt, (5.0, 900.0))
+                 "INDEX": _index_range(symbol), "FUTURE": (20.0, 3_000.0),
+                 "ETF": (20.0, 600.0), "MUTUALFUND": (8.0, 200.0)}.get(qt, (5.0, 900.0))
     drawn = math.exp(rng.uniform(math.log(low), math.log(high)))
+    recorded = RECORDED_SEEDS.get(symbol.upper())
+    if recorded is not None:  # near the recorded price, a little apart per seed
+        drawn = recorded.price * random.Random(f"{seed}:{symbol}:recorded").uniform(0.98, 1.02)
     p = price if price is not None else round(drawn, _places(drawn))
     dp = _places(p)
     prev = round(p * rng.uniform(0.97, 1.03), dp)
@@ -288,7 +295,7 @@ def make_facts(seed: int, symbol: str, price: float | None = None) -> SymbolFact
     t_median = round(t_mean * rng.uniform(0.96, 1.04), 2)
     targets = (round(min(t_mean, t_median) * rng.uniform(0.55, 0.9), 2), t_mean, t_median,
                round(max(t_mean, t_median) * rng.uniform(1.1, 1.5), 2))
-    return SymbolFacts(
+    facts = SymbolFacts(
         symbol=symbol, quote_type=qt, listing=listing, currency=currency,
         names=_names(symbol, qt, _word(rng)), price=p, previous_close=prev, open=open_,
         day_range=day, week52_range=week52,
@@ -306,3 +313,12 @@ def make_facts(seed: int, symbol: str, price: float | None = None) -> SymbolFact
         ids=(f"finmb_{rng.randrange(10_000, 99_999_999)}",
              str(uuid.UUID(int=rng.getrandbits(128), version=4))),
     )
+    if recorded is None:
+        return facts
+    return replace(facts, **anchored_fields(recorded, p, facts.day_range, dp))
+
+
+def _index_range(symbol: str) -> tuple[float, float]:
+    """Where an index's price is drawn: volatility indices (``^VIX``, ``^VX…``) in the tens,
+    the others (``^GSPC``, ``^DJI``, ``^FTSE`` …) in the thousands."""
+    return (9.0, 45.0) if symbol.upper().startswith(("^VIX", "^VX")) else (3_000.0, 30_000.0)

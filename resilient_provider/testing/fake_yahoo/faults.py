@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Routes the fake Yahoo knows (``"any"`` in a rule matches them all).
-ROUTES = ("cookie", "crumb", "consent", "quoteSummary", "quote", "timeseries", "other")
+ROUTES = ("cookie", "crumb", "consent", "quoteSummary", "quote", "timeseries", "chart", "other")
 
 #: Routes that carry symbols and data (the others are the cookie/crumb handshake and 404s).
-DATA_ROUTES = ("quoteSummary", "quote", "timeseries")
+DATA_ROUTES = ("quoteSummary", "quote", "timeseries", "chart")
 
 #: The ways :meth:`Fault.garbage` spoils a data body.
 GARBAGE_MODES = ("nan_price", "negative_price", "wrong_symbol", "strings_for_dicts")

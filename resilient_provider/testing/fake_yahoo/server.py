@@ -1,9 +1,11 @@
 """``FakeYahooServer``: Yahoo Finance on 127.0.0.1 for the real yfinance and yahooquery.
 
-It answers what the two libraries request for ticker info — the cookie/crumb handshake (and
-yfinance's consent-form fallback), ``/v10/finance/quoteSummary/{SYM}``, ``/v7/finance/quote``
-and ``/ws/fundamentals-timeseries/…`` — in Yahoo's real shapes, enforces the crumb like Yahoo
-(401 ``Invalid Crumb``), logs every request, injects faults per route, symbol and library, and
+It answers what the two libraries request for ticker info and price history — the cookie/crumb
+handshake (and yfinance's consent-form fallback), ``/v10/finance/quoteSummary/{SYM}``,
+``/v7/finance/quote``, ``/ws/fundamentals-timeseries/…`` and ``/v8/finance/chart/{SYM}``
+(:mod:`.chart`) — in Yahoo's real shapes, or a recorded body verbatim
+(:meth:`FakeYahooServer.serve_recorded`), enforces the crumb like Yahoo (401 ``Invalid
+Crumb``), logs every request, injects faults per route, symbol and library, and
 can throttle each client the way Yahoo is reported to (:mod:`.throttle`). Clients reach it
 through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, which sends
 ``https://*.yahoo.com/…`` here and names the original host in a header.
@@ -11,15 +13,19 @@ through :class:`~resilient_provider.providers.routing.YahooRoutingSession`, whic
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from ...providers.routing import YahooRoutingSession
-from .answers import YahooResponder
+from .answers import JSON, Answer, YahooResponder
 from .bodies import BodySource, YahooBodyGenerator
+from .chart import ChartSource, YahooChartGenerator
 from .faults import RATE_LIMIT_BODY, Fault, FaultPlan, FaultRule
 from .fingerprint import LibraryIdentifier
 from .handler import LoopbackServer, YahooHandler
@@ -35,9 +41,11 @@ class FakeYahooServer:
 
     Args:
         seed: seeds the body generator, the crumbs and the faults' probability rolls.
-        latency_s: delay before every quoteSummary, quote and timeseries answer.
+        latency_s: delay before every quoteSummary, quote, timeseries and chart answer.
         unknown_symbols: symbols answered as Yahoo answers a symbol it does not know.
         bodies: where bodies come from (default: :class:`YahooBodyGenerator` of ``seed``).
+        charts: where chart answers come from (default: :class:`~.chart.YahooChartGenerator`
+            of ``seed``, on the wall clock).
         hang_limit_s: how long a ``Fault.hang()`` holds its connection at most.
         port: the port to listen on (0: a free one, picked when the server starts).
         clock: seconds for the throttle and the log's ``at_s`` (tests pass a fake clock).
@@ -46,7 +54,8 @@ class FakeYahooServer:
     def __init__(self, *, seed: int = 0, latency_s: float = 0.0,
                  unknown_symbols: Iterable[str] = ("NOSUCH",), bodies: BodySource | None = None,
                  hang_limit_s: float = 30.0, port: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 charts: ChartSource | None = None) -> None:
         if not latency_s >= 0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
         if not hang_limit_s > 0:
@@ -59,7 +68,8 @@ class FakeYahooServer:
         self.latency_s = latency_s
         self.hang_limit_s = hang_limit_s
         self.responder = YahooResponder(
-            seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols)
+            seed, bodies if bodies is not None else YahooBodyGenerator(seed), unknown_symbols,
+            charts if charts is not None else YahooChartGenerator(seed))
         self.faults = FaultPlan(seed)
         self.identifier = LibraryIdentifier()
         self.port = port
@@ -185,6 +195,35 @@ class FakeYahooServer:
         """Where bodies come from (the generator's ``set_price`` is reachable here)."""
         bodies: BodySource = self.responder.bodies
         return bodies
+
+    @property
+    def charts(self) -> ChartSource:
+        """Where chart answers come from."""
+        return self.responder.charts
+
+    def serve_recorded(self, *, route: str, symbol: str,
+                       body: bytes | str | dict[str, Any] | os.PathLike[str] | None,
+                       status: int = 200, content_type: str = JSON) -> None:
+        """Answer ``route`` (``"chart"``, ``"quoteSummary"`` or ``"timeseries"``) for
+        ``symbol`` with a recorded body, verbatim, whatever the query says.
+
+        ``body`` is the body itself (bytes or str as they are, a dict as JSON) or the path of
+        a file holding it (e.g. ``chart_AAPL_…_1d_div-split.json`` of the recorded responses);
+        None goes back to generated answers. Throttling and faults still apply first.
+        Raises ValueError naming a bad route or status.
+        """
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an int in 100..599, got {status!r}")
+        if body is None:
+            self.responder.serve_recorded(route, symbol, None)
+            return
+        if isinstance(body, os.PathLike):
+            raw = Path(body).read_bytes()
+        elif isinstance(body, dict):
+            raw = json.dumps(body, separators=(",", ":")).encode()
+        else:
+            raw = body.encode() if isinstance(body, str) else bytes(body)
+        self.responder.serve_recorded(route, symbol, Answer(status, raw, content_type))
 
     def expire_crumbs(self) -> None:
         """Make every crumb issued so far invalid (the next data request gets a 401)."""

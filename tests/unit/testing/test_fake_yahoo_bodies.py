@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from resilient_provider.testing import YahooBodyGenerator
 from resilient_provider.testing.fake_yahoo import quote_type_of
 from resilient_provider.testing.fake_yahoo.facts import RATINGS, SECTORS
+from resilient_provider.testing.fake_yahoo.recorded import RECORDED_SEEDS
 from tests.yahoo_fixtures import (
     FIXTURES_DIR,
     recorded_quote,
@@ -158,8 +159,29 @@ def test_equities_have_analysts_earnings_and_a_sector(symbol: str) -> None:
     assert stats["trailingEps"] * quote["trailingPE"] == pytest.approx(
         quote["regularMarketPrice"], rel=1e-4)
     profile = modules["assetProfile"]
-    assert (profile["sector"], profile["industry"]) in SECTORS
+    recorded = RECORDED_SEEDS.get(symbol)
+    assert (profile["sector"], profile["industry"]) in (
+        SECTORS if recorded is None or recorded.sector is None else [recorded.sector])
     assert len(profile["companyOfficers"]) <= 2
+
+
+@pytest.mark.parametrize("seed", [0, 7, 8])
+def test_recorded_symbols_are_named_and_priced_as_yahoo_answered(seed: int) -> None:
+    # AAPL was 245.55 USD on 2025-02-21 (quoteSummary-all-AAPL.json); each seed moves it <= 2%.
+    modules, quote = all_bodies(YahooBodyGenerator(seed=seed), "AAPL")
+    assert quote["shortName"] == quote["longName"] == "Apple Inc."
+    assert quote["regularMarketPrice"] == pytest.approx(245.55, rel=0.021)
+    assert quote["marketCap"] == pytest.approx(3.69e12, rel=0.03)
+    assert modules["assetProfile"]["sector"] == "Technology"
+    assert quote["trailingPE"] == pytest.approx(245.55 / 6.31, rel=0.03)
+    assert YahooBodyGenerator(seed=seed).quote("MSFT")["shortName"] == "Microsoft Corporation"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_unrecorded_indices_are_in_the_thousands_and_volatility_in_the_tens(seed: int) -> None:
+    gen = YahooBodyGenerator(seed=seed)
+    assert 3_000 <= gen.quote("^GSPC")["regularMarketPrice"] <= 30_000
+    assert 9 <= gen.quote("^VIX")["regularMarketPrice"] <= 45
 
 
 # --- set_price ----------------------------------------------------------------------------------

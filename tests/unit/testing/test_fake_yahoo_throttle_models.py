@@ -224,7 +224,7 @@ def test_routes_not_covered_are_never_throttled_nor_counted() -> None:
 
 def test_the_default_routes_are_the_crumb_and_the_data_routes() -> None:
     throttle = make(SlidingWindow(1), FakeClock())
-    assert throttle.routes == {"crumb", "quoteSummary", "quote", "timeseries"}
+    assert throttle.routes == {"crumb", "quoteSummary", "quote", "timeseries", "chart"}
     assert make(SlidingWindow(1), FakeClock(), routes="any").covers("cookie")
 
 
