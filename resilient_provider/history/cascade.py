@@ -72,7 +72,10 @@ class HistoryCascade:
         """One tagged :class:`HistoryResult` per symbol."""
         started = time.perf_counter()
         now = self._clock()
-        start_s, end_s = request.start_s, min(request.end_s, now)
+        # A range up to now is up to *this* now (the request was resolved a moment ago: a
+        # tail of a few milliseconds would otherwise be missing on every ask).
+        start_s = request.start_s
+        end_s = now if request.to_now else min(request.end_s, now)
         interval = request.interval
         fresh_for = fresh_for_s(interval, self.settings.history.forming_fresh_for)
         cached = {s: self._read(s, interval) for s in symbols}
@@ -112,7 +115,7 @@ class HistoryCascade:
                         segment = Segment.fetched(
                             piece[0], piece[1], fetched_at=fetched_at, provider=provider.name,
                             interval=interval,
-                            to_now=piece[1] >= end_s and request.end_s >= now)
+                            to_now=piece[1] >= end_s and request.to_now)
                         merged, stale_before = _merge(cached[symbol], step.data, segment)
                         cached[symbol] = merged
                         if stale_before is not None and stale_before > start_s:

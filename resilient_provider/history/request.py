@@ -51,13 +51,15 @@ class InvalidHistoryRequestError(ResilientProviderError, ValueError):
 @dataclass(frozen=True, slots=True)
 class HistoryRequest:
     """A checked request: bars of ``interval`` starting in ``[start, end)`` (UTC), adjusted
-    per ``adjust``; ``period`` as asked, if one was."""
+    per ``adjust``; ``period`` as asked, if one was; ``to_now``: the range runs up to the time
+    it is answered (a period, or no end or one not in the past), not to a fixed end."""
 
     start: datetime
     end: datetime
     interval: str
     adjust: Adjust = "splits_dividends"
     period: str | None = None
+    to_now: bool = False
 
     @property
     def start_s(self) -> float:
@@ -102,7 +104,7 @@ def resolve_request(*, period: str | None = None, start: DateLike | None = None,
     _check_intraday_reach(interval, begin, finish, moment)
     return HistoryRequest(start=begin, end=finish, interval=interval,
                           adjust=adjust,  # type: ignore[arg-type]  # checked above
-                          period=period)
+                          period=period, to_now=finish >= moment)
 
 
 def _check_intraday_reach(interval: str, begin: datetime, finish: datetime,
