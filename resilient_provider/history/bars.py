@@ -22,7 +22,7 @@ need it: it takes a second to import.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -43,6 +43,10 @@ BAR_COLUMNS: tuple[str, ...] = (
 INTERVALS: tuple[str, ...] = (
     "1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo")
 
+#: The resolution of the index: one for every bar frame, wherever it came from (a fetch, the
+#: cache's JSON, a third-party provider), so frames compare and concatenate as they are.
+INDEX_UNIT: Final = "ns"
+
 #: The pandas dtype of each column.
 BAR_DTYPES: dict[str, str] = {column: "float64" for column in BAR_COLUMNS} | {"volume": "Int64"}
 
@@ -51,6 +55,18 @@ def empty_bars(tz: str = "UTC") -> pd.DataFrame:
     """A bar frame with no rows, in time zone ``tz``."""
     import pandas as pd  # imported here: pandas takes a second to import
 
-    index = pd.DatetimeIndex([], tz=tz, name="timestamp")
+    index = pd.DatetimeIndex([], tz=tz, name="timestamp").as_unit(INDEX_UNIT)
     return pd.DataFrame({c: pd.Series([], dtype=BAR_DTYPES[c], index=index) for c in BAR_COLUMNS},
                         index=index)
+
+
+def with_index_unit(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its index at :data:`INDEX_UNIT` (itself when it already is)."""
+    import pandas as pd  # imported here: pandas takes a second to import
+
+    index = frame.index
+    if getattr(index, "unit", INDEX_UNIT) == INDEX_UNIT:
+        return frame
+    out = frame.copy(deep=False)
+    out.index = pd.DatetimeIndex(index).as_unit(INDEX_UNIT)
+    return out

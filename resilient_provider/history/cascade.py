@@ -31,7 +31,7 @@ from ..strategy.cascade import _final_error
 from ..strategy.guarded import GuardedProvider, Step
 from ..strategy.timeouts import Deadline
 from .adjust import adjust_bars
-from .bars import empty_bars
+from .bars import empty_bars, with_index_unit
 from .contract import BarRange, check_bars
 from .coverage import (
     Range,
@@ -224,7 +224,7 @@ def _merge(cached: CachedBars, bars: pd.DataFrame,
     """``bars`` fetched for ``segment`` merged into ``cached``; and, when they bring a split
     or dividend that cached bars before the segment predate, its start: the cached bars
     before it are dropped (to be fetched again)."""
-    old = cached.bars
+    old, bars = cached.bars, with_index_unit(bars)  # a third-party provider's may differ
     events = bars.index[(bars["dividends"] > 0) | (bars["splits"] > 0)]
     known = old.index[(old["dividends"] > 0) | (old["splits"] > 0)] if not old.empty else events[:0]
     new_events = events.difference(known)

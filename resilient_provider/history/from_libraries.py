@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from .bars import BAR_COLUMNS, BAR_DTYPES, empty_bars
+from .bars import BAR_COLUMNS, BAR_DTYPES, INDEX_UNIT, empty_bars
 
 #: Intervals whose bars are whole days or longer (stamped at local midnight).
 DAILY_INTERVALS = ("1d", "5d", "1wk", "1mo", "3mo")
@@ -96,6 +96,7 @@ def _canonical(frame: pd.DataFrame, names: dict[str, str], *, tz: str,
                          if column in found else default)
     found["volume"] = found["volume"].round()
     dtypes: dict[str, Any] = BAR_DTYPES
-    out = pd.DataFrame({c: found[c].astype(dtypes[c]) for c in BAR_COLUMNS}, index=found.index)
+    out = pd.DataFrame({c: found[c].astype(dtypes[c]) for c in BAR_COLUMNS},
+                       index=pd.DatetimeIndex(found.index).as_unit(INDEX_UNIT))
     out.index.name = "timestamp"
     return out

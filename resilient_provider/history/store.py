@@ -24,7 +24,7 @@ import orjson
 from ..config import Settings
 from ..logs import get_logger
 from ..symbols import normalize_symbol
-from .bars import BAR_COLUMNS, BAR_DTYPES, INTERVALS, empty_bars
+from .bars import BAR_COLUMNS, BAR_DTYPES, INDEX_UNIT, INTERVALS, empty_bars
 from .coverage import Segment
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ def decode_cached(raw: bytes) -> CachedBars | None:
                                                    for c in BAR_COLUMNS):
             return None
         index = pd.DatetimeIndex(pd.to_datetime(stamps, unit="ms", utc=True),
-                                 name="timestamp").tz_convert(str(document["tz"]))
+                                 name="timestamp").tz_convert(str(document["tz"])).as_unit(
+                                     INDEX_UNIT)
         data = {c: pd.Series(columns[c], index=index, dtype=object) for c in BAR_COLUMNS}
         frame = pd.DataFrame(data, index=index)
         frame = frame.astype({c: ("Float64" if c == "volume" else "float64")

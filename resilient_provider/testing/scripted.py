@@ -167,7 +167,7 @@ def make_bars(symbol: str, start: datetime, end: datetime, interval: str = "1d",
     """
     import pandas as pd  # imported here: pandas takes a second to import
 
-    from ..history.bars import BAR_DTYPES
+    from ..history.bars import BAR_DTYPES, INDEX_UNIT
     from ..history.intervals import INTERVAL_SECONDS, is_intraday
 
     first = pd.Timestamp(start).tz_convert(tz)
@@ -220,7 +220,7 @@ def make_bars(symbol: str, start: datetime, end: datetime, interval: str = "1d",
         "volume": [1_000_000 + int(t // 60) % 100_000 for t in times],
         "dividends": marked(payouts),
         "splits": marked(ratios),
-    }, index=pd.DatetimeIndex(stamps, name="timestamp"))
+    }, index=pd.DatetimeIndex(stamps, name="timestamp").as_unit(INDEX_UNIT))
     return frame.astype(BAR_DTYPES)
 
 
