@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .cache import CacheBackend, CacheEntry, open_cache
 from .cache.base import MAX_FUTURE_SKEW_S, stamp_problem
@@ -34,6 +34,9 @@ from .result import iso_utc
 from .strategy.contract import check_info
 from .strategy.freshness import FreshnessRule
 from .symbols import normalize_symbol
+
+if TYPE_CHECKING:
+    from .history.store import HistoryStore
 
 log = get_logger(__name__)
 
@@ -71,14 +74,17 @@ class CacheRecord:
 
 @dataclass(frozen=True, slots=True)
 class ClearedCounts:
-    """What :meth:`CacheTools.clear` removed: entries and negative-cache rows."""
+    """What :meth:`CacheTools.clear` removed: entries, negative-cache rows, and the cached
+    price histories (one per symbol and interval)."""
 
     entries: int
     not_found: int
+    histories: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        """``{"entries": …, "not_found": …}``."""
-        return {"entries": self.entries, "not_found": self.not_found}
+        """``{"entries": …, "not_found": …, "histories": …}``."""
+        return {"entries": self.entries, "not_found": self.not_found,
+                "histories": self.histories}
 
 
 class CacheNotListableError(TypeError):
@@ -95,8 +101,10 @@ class CacheTools:
     """
 
     def __init__(self, cache: CacheBackend, settings: CacheSettings, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 history: HistoryStore | None = None) -> None:
         self.cache = cache
+        self.history = history
         self.settings = settings
         self._clock = clock
         self._freshness = FreshnessRule.from_settings(settings)
@@ -143,15 +151,17 @@ class CacheTools:
         return self.cache.prune(older_than=self._clock() - age_s)
 
     def clear(self) -> ClearedCounts:
-        """Remove every entry and negative-cache row; how many of each there were (counted
-        just before, when the backend can list them; else 0)."""
-        counts = ClearedCounts(0, 0)
+        """Remove every entry and negative-cache row, and the cached price histories; how
+        many of each there were (entries and rows counted just before, when the backend can
+        list them; else 0)."""
+        entries = not_found = 0
         if isinstance(self.cache, CacheInventory):
             records = self.records()
             entries = sum(r.kind == "entry" for r in records)
-            counts = ClearedCounts(entries, len(records) - entries)
+            not_found = len(records) - entries
         self.cache.clear()
-        return counts
+        histories = self.history.clear() if self.history is not None else 0
+        return ClearedCounts(entries, not_found, histories)
 
     def _inventory(self) -> CacheInventory:
         if not isinstance(self.cache, CacheInventory):
@@ -193,10 +203,14 @@ def open_cache_tools(settings: Settings, *,
     fleet = open_fleet(settings)
     cache = (fleet.cache(lambda: open_cache(settings.cache, clock=clock), clock=clock)
              if fleet is not None else open_cache(settings.cache, clock=clock))
+    from .history.store import open_history_store
+
+    history = open_history_store(cache, settings, clock=clock)
     try:
-        yield CacheTools(cache, settings.cache, clock=clock)
+        yield CacheTools(cache, settings.cache, clock=clock, history=history)
     finally:
         try:
+            history.close()
             cache.close()
         finally:
             if fleet is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from .cache import CacheBackend
 from .cache_export import export_records
@@ -61,7 +61,8 @@ class CacheMethods:
         return _tools(self).prune(older_than)
 
     def clear_cache(self: _Facade) -> ClearedCounts:
-        """Remove every entry and negative-cache row; how many entries and rows there were."""
+        """Remove every entry and negative-cache row, and the cached price histories; how
+        many of each there were."""
         return _tools(self).clear()
 
     @property
@@ -72,4 +73,7 @@ class CacheMethods:
 
 def _tools(facade: _Facade) -> CacheTools:
     facade._check_open()
-    return CacheTools(facade.cache, facade.settings.cache, clock=facade._clock)
+    from .facade_history import history_store  # imported here: pandas-free until used
+
+    return CacheTools(facade.cache, facade.settings.cache, clock=facade._clock,
+                      history=history_store(cast(Any, facade)))  # the whole façade

@@ -20,7 +20,7 @@ from .history.bars import empty_bars
 from .history.cascade import HistoryCascade
 from .history.request import DateLike, HistoryRequest, resolve_request
 from .history.result import HistoryResult
-from .history.store import open_history_store
+from .history.store import HistoryStore, open_history_store
 from .result import DataSource
 from .stats import ReliabilityStats
 from .strategy.batch import BatchPlan, plan_batch
@@ -130,6 +130,11 @@ def _request(facade: _Facade, period: str | None, start: DateLike | None,
              end: DateLike | None, interval: str, adjust: str) -> HistoryRequest:
     return resolve_request(period=period, start=start, end=end, interval=interval,
                            adjust=adjust, now=facade._clock())
+
+
+def history_store(facade: _Facade) -> HistoryStore:
+    """The store of ``facade``'s cached price histories (opened on first use)."""
+    return _cascade(facade).store
 
 
 def _cascade(facade: _Facade) -> HistoryCascade:

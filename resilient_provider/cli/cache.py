@@ -162,7 +162,8 @@ def _run_prune(args: argparse.Namespace, tools: CacheTools) -> int:
 def _run_clear(args: argparse.Namespace, tools: CacheTools) -> int:
     where = _where(tools)
     if not args.yes:
-        print(f"Remove every entry and negative-cache row from {where}? [y/N] ", end="",
+        print(f"Remove every entry, negative-cache row and price history from {where}? [y/N] ",
+              end="",
               file=sys.stderr, flush=True)
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
@@ -172,8 +173,9 @@ def _run_clear(args: argparse.Namespace, tools: CacheTools) -> int:
     if args.json:
         _print_json(counts.to_dict())
     else:
-        print(f"cleared {_count(counts.entries, 'entry', 'entries')} and "
-              f"{_count(counts.not_found, 'negative-cache row')} from {where}")
+        print(f"cleared {_count(counts.entries, 'entry', 'entries')}, "
+              f"{_count(counts.not_found, 'negative-cache row')} and "
+              f"{_count(counts.histories, 'price history', 'price histories')} from {where}")
     return EXIT_OK
 
 

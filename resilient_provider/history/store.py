@@ -112,8 +112,8 @@ class HistoryStore(Protocol):
         """Store ``cached`` as the entry of ``symbol`` for ``interval``."""
         ...
 
-    def clear(self) -> None:
-        """Remove every entry."""
+    def clear(self) -> int:
+        """Remove every entry; how many there were."""
         ...
 
     def close(self) -> None:
@@ -147,10 +147,12 @@ class MemoryHistoryStore:
         with self._lock:
             self._rows[history_key(symbol, interval)] = (self._clock(), raw)
 
-    def clear(self) -> None:
-        """Remove every entry."""
+    def clear(self) -> int:
+        """Remove every entry; how many there were."""
         with self._lock:
+            removed = len(self._rows)
             self._rows.clear()
+        return removed
 
     def close(self) -> None:
         """Nothing to release."""
@@ -194,9 +196,9 @@ class DiskHistoryStore:
         self._cache.set(history_key(symbol, interval), encode_cached(cached),
                         expire=self._keep_for_s)
 
-    def clear(self) -> None:
-        """Remove every entry."""
-        self._cache.clear()
+    def clear(self) -> int:
+        """Remove every entry; how many there were."""
+        return int(self._cache.clear())
 
     def close(self) -> None:
         """Close this thread's connection (diskcache reopens one if used again)."""

@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from resilient_provider import DataSource
 from resilient_provider.cache import CacheEntry, DiskCache, MemoryCache, NotFoundEntry
 from resilient_provider.cache.base import cache_key, encode_entry
 from resilient_provider.cache_export import CSV_COLUMNS
 from resilient_provider.cache_tools import CacheNotListableError, CacheRecord, ClearedCounts
 from resilient_provider.errors import ConfigError, InvalidSymbolError, SymbolNotFoundError
-from resilient_provider.testing import FakeClock, ScriptedProvider, make_info
+from resilient_provider.testing import (
+    FakeClock,
+    ScriptedHistoryProvider,
+    ScriptedProvider,
+    make_info,
+)
 from tests.conftest import MakeFacade
 
 HOUR = 3600.0
@@ -130,6 +136,18 @@ def test_prune_cache_refuses_an_age_that_is_no_duration_naming_it(
         provider.prune_cache(older_than="fortnight")
     with pytest.raises(ConfigError, match="-5"):
         provider.prune_cache(older_than=-5)
+
+
+def test_clear_cache_removes_cached_price_histories_too(make_facade: MakeFacade) -> None:
+    # "cache clear" that left the bars behind would keep serving them.
+    history = ScriptedHistoryProvider("h")
+    provider = make_facade(history)
+    provider.get_history("AAPL", start="2024-01-02", end="2024-02-01")
+    provider.get_history("MSFT", start="2024-01-02", end="2024-02-01")
+    assert provider.clear_cache() == ClearedCounts(entries=0, not_found=0, histories=2)
+    assert provider.get_history("AAPL", start="2024-01-02", end="2024-02-01").source \
+        is DataSource.PRIMARY
+    assert len(history.history_calls) == 3
 
 
 def test_clear_cache_removes_everything_and_counts_it(

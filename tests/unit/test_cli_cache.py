@@ -176,9 +176,10 @@ def test_clear_with_confirmation_or_yes_removes_everything_and_counts_it(
         config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     code, out, _ = run(capsys, "cache", "clear", "--json", "--config", config)
-    assert code == 0 and json.loads(out) == {"entries": 2, "not_found": 1}
+    assert code == 0 and json.loads(out) == {"entries": 2, "not_found": 1, "histories": 0}
     code, out, _ = run(capsys, "cache", "clear", "--yes", "--config", config)
-    assert code == 0 and out.startswith("cleared 0 entries and 0 negative-cache rows")
+    assert code == 0 and out.startswith(
+        "cleared 0 entries, 0 negative-cache rows and 0 price histories")
 
 
 def test_a_bad_configuration_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
