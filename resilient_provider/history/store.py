@@ -175,6 +175,10 @@ class DiskHistoryStore:
 
         self.directory = Path(directory).expanduser()
         self._keep_for_s = keep_for_s
+        # One writer at a time in this process: a batch's chunk threads writing at once made
+        # SQLite's lock wait out the timeout and lose entries (7 of 500 symbols fetched again
+        # in the history benchmark). Other processes still wait for it up to ``timeout_s``.
+        self._write_lock = threading.Lock()
         self._cache: diskcache.Cache = open_repaired_cache(
             self.directory, open_timeout_s=1.0, timeout=timeout_s, disk=JsonOnlyDisk,
             eviction_policy="least-recently-stored", statistics=0)
@@ -193,8 +197,9 @@ class DiskHistoryStore:
 
     def put(self, symbol: str, interval: str, cached: CachedBars) -> None:
         """Store the entry (one SQLite transaction)."""
-        self._cache.set(history_key(symbol, interval), encode_cached(cached),
-                        expire=self._keep_for_s)
+        raw = encode_cached(cached)  # encoded outside the lock
+        with self._write_lock:
+            self._cache.set(history_key(symbol, interval), raw, expire=self._keep_for_s)
 
     def clear(self) -> int:
         """Remove every entry; how many there were."""
