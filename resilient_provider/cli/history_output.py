@@ -41,7 +41,9 @@ def write_history_table(results: Sequence[HistoryResult], stream: TextIO, *, bar
     close, total return over the range from ``adj_close``, age, latency, error code), then
     the error messages, then each symbol's last ``bars`` bars (none when 0)."""
     console = house_console(stream, width)
-    table = house_table(title=_title(results))
+    # Above the table, not its title: a title wraps at the table's width, often narrower.
+    console.print(_title(results), style="bold", markup=False)
+    table = house_table()
     for column, justify in _SUMMARY_COLUMNS:
         table.add_column(column, no_wrap=True, justify=justify)  # type: ignore[arg-type]
     for result in results:
