@@ -178,6 +178,14 @@ def test_a_bad_symbol_exits_2_naming_it(config: str, capsys: pytest.CaptureFixtu
     assert "BAD/../X" in capsys.readouterr().err
 
 
+def test_a_bad_config_exits_2_naming_the_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("deadline_s: -3\n")
+    assert main(["history", "AAPL", "--config", str(path)]) == 2
+    assert "deadline_s" in capsys.readouterr().err
+
+
 def test_json_before_the_command_with_an_output_file_exits_2(
         config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--json", "history", "AAPL", "-o", str(tmp_path / "b.csv"),
