@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ConfigError
 from ..logs import LogFormat, configure_logging
-from . import cache, demo, fetch, health, stats
+from . import cache, demo, fetch, health, history, stats
 from .common import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, resolve_config
 from .parser import CommandParser, add_global_options
 
 #: Command modules, in the order ``--help`` lists their sub-commands.
-COMMANDS = (fetch, cache, stats, health, demo)
+COMMANDS = (fetch, history, cache, stats, health, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
