@@ -16,6 +16,7 @@ from . import (
     bench_fleet_budget,
     bench_fleet_cache,
     bench_fleet_outages,
+    bench_history,
     bench_memory,
     bench_overhead,
     bench_throttle,
@@ -29,7 +30,7 @@ def main() -> None:
                         help="fewer symbols (and a sampled sequential loop): faster, noisier")
     parser.add_argument("--only", metavar="NAME", action="append",
                         choices=("overhead", "warm cache", "batch", "memory", "throttling",
-                                 "fleet"),
+                                 "fleet", "history"),
                         help="run only this benchmark (repeatable), e.g. --only throttling")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -48,6 +49,7 @@ def main() -> None:
         # Fleet mode (issue 16): a private redis-server; "not run" rows without one.
         ("fleet", lambda: [*bench_fleet_cache.run(), *bench_fleet_budget.run(),
                            *bench_fleet.run(), *bench_fleet_outages.run()]),
+        ("history", lambda: bench_history.run(100 if quick else 500)),
     ]
     for name, step in steps:
         if args.only and name not in args.only:
