@@ -14,8 +14,9 @@ chart exchanges (:class:`~.yahoo_http.Transcript`) and the last one decides:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from ..errors import ResilientProviderError, SymbolNotFoundError
+from ..errors import DataContractError, ResilientProviderError, SymbolNotFoundError
 from ..history.bars import INTERVALS
 from .yahoo_http import Exchange, Transcript, error_from_exchange
 
@@ -55,3 +56,18 @@ def chart_failure(transcript: Transcript, symbol: str, *,
     if exchange.status == 400 and description.startswith("Data doesn't exist"):
         return NO_BARS
     return error_from_exchange(exchange, symbol=symbol, provider=provider)
+
+
+def chart_time_zone(meta: dict[str, Any], *, symbol: str,
+                    provider: str) -> str | DataContractError:
+    """The exchange time zone of a chart answer's ``meta``, or a data-contract error when the
+    answer is not ``symbol``'s chart (another symbol's, or no time zone)."""
+    tz = meta.get("exchangeTimezoneName")
+    named = str(meta.get("symbol") or "").upper()
+    if named and named != symbol:
+        return DataContractError(f"chart answered for {named[:20]!r}, not {symbol!r}",
+                                 symbol=symbol, provider=provider)
+    if not isinstance(tz, str) or not tz:
+        return DataContractError("chart answer without meta.exchangeTimezoneName",
+                                 symbol=symbol, provider=provider)
+    return tz

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import AuthenticationError, DataContractError, ResilientProviderError
 from ..history.bars import empty_bars
 from ..history.from_libraries import bars_from_yahooquery
-from .history_common import NO_BARS, chart_failure
+from .history_common import NO_BARS, chart_failure, chart_time_zone
 from .yahoo_http import Transcript, error_from_exception
 
 Borrow = Callable[[list[str]], tuple[Any, Any]]
@@ -101,14 +101,9 @@ def _classify(symbol: str, data: Any, frame: Any, transcript: Transcript, interv
         text = own if isinstance(own, str) else "no chart result"
         return DataContractError(f"Yahoo answered with a message, not bars: {text[:160]}",
                                  symbol=symbol, provider=provider)
-    tz = meta.get("exchangeTimezoneName")
-    named = str(meta.get("symbol") or "").upper()
-    if named and named != symbol:
-        return DataContractError(f"chart answered for {named[:20]!r}, not {symbol!r}",
-                                 symbol=symbol, provider=provider)
-    if not isinstance(tz, str) or not tz:
-        return DataContractError("chart answer without meta.exchangeTimezoneName",
-                                 symbol=symbol, provider=provider)
+    tz = chart_time_zone(meta, symbol=symbol, provider=provider)
+    if isinstance(tz, DataContractError):
+        return tz
     try:
         return bars_from_yahooquery(frame, symbol=symbol, tz=tz, interval=interval)
     except (KeyError, ValueError, TypeError) as exc:

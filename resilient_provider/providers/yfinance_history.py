@@ -30,7 +30,7 @@ from yfinance.scrapers.history import PriceHistory
 from ..errors import DataContractError, RateLimitError, ResilientProviderError
 from ..history.bars import empty_bars
 from ..history.from_libraries import bars_from_yfinance
-from .history_common import NO_BARS, chart_failure
+from .history_common import NO_BARS, chart_failure, chart_time_zone
 from .yahoo_http import Transcript, error_from_exception
 from .yfinance_batch import recording
 
@@ -97,14 +97,9 @@ def bars_or_contract_error(frame: Any, meta: dict[str, Any], *, symbol: str, int
                            provider: str) -> Any:
     """The canonical frame, or a data-contract error when the answer is not ``symbol``'s
     chart (another symbol's, or no ``meta`` time zone)."""
-    tz = meta.get("exchangeTimezoneName")
-    named = str(meta.get("symbol") or "").upper()
-    if named and named != symbol:
-        return DataContractError(f"chart answered for {named[:20]!r}, not {symbol!r}",
-                                 symbol=symbol, provider=provider)
-    if not isinstance(tz, str) or not tz:
-        return DataContractError("chart answer without meta.exchangeTimezoneName",
-                                 symbol=symbol, provider=provider)
+    tz = chart_time_zone(meta, symbol=symbol, provider=provider)
+    if isinstance(tz, DataContractError):
+        return tz
     try:
         return bars_from_yfinance(frame, tz=tz, interval=interval)
     except (KeyError, ValueError, TypeError) as exc:
