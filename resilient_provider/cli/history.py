@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InvalidSymbolError
+from .cache import add_offline_option, open_provider_for
 from .common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     PARQUET_INSTALL,
     add_config_option,
     fail,
-    open_provider,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--bars", metavar="N", type=_count, default=DEFAULT_BARS,
                         help=f"how many of each symbol's last bars the table shows (default: "
                              f"{DEFAULT_BARS}; 0: the summary only)")
+    add_offline_option(parser)
     add_config_option(parser)
     parser.set_defaults(run=run_history)
 
@@ -114,7 +115,7 @@ def run_history(args: argparse.Namespace) -> int:
         # The façade checks these again per chunk; once here, so bad input costs no set-up.
         resolve_request(period=args.period, start=args.start, end=args.end,
                         interval=args.interval, adjust=args.adjust, now=time.time())
-        provider = open_provider(args.config)
+        provider = open_provider_for(args)
     except (InvalidSymbolError, InvalidHistoryRequestError, ConfigError) as exc:
         return fail(str(exc))
     started = time.perf_counter()

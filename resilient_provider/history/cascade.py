@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..errors import ResilientProviderError, SymbolNotFoundError
+from ..errors import OfflineNoCacheError, ResilientProviderError, SymbolNotFoundError
 from ..logs import get_logger
 from ..providers.protocol import HistoryProvider
 from ..result import Attempt, DataSource, FetchResult
 from ..stats import ReliabilityStats
 from ..strategy.cascade import _final_error
 from ..strategy.guarded import GuardedProvider, Step
+from ..strategy.offline import OFFLINE_STEP
 from ..strategy.timeouts import Deadline
 from .adjust import adjust_bars
 from .bars import empty_bars, with_index_unit
@@ -85,11 +86,15 @@ class HistoryCascade:
         trace: dict[str, list[Attempt]] = {s: [] for s in symbols}
         errors: dict[str, list[ResilientProviderError]] = {s: [] for s in symbols}
         served_by: dict[str, tuple[int, str, float]] = {}
-        for name in self.without_history:
+        offline = self.settings.offline  # the cache alone answers, as for info
+        for symbol in symbols if offline else ():  # every trace says why no provider shows
+            trace[symbol].append(OFFLINE_STEP)
+        for name in () if offline else self.without_history:
             for symbol in fetched:
                 trace[symbol].append(Attempt(name, "skipped", "no fetch_history"))
         deadline = Deadline(self.settings.deadline_s, self._clock)
-        chain = self.providers if self.settings.enable_fallback else self.providers[:1]
+        chain = () if offline else \
+            self.providers if self.settings.enable_fallback else self.providers[:1]
         for index, provider in enumerate(chain):
             for _ in range(2):  # a second pass for bars a new split or dividend outdated
                 groups: dict[Range, list[str]] = {}
@@ -168,7 +173,9 @@ class HistoryCascade:
                                 latency_ms, start_s, end_s)
         if newest is None:
             trace.append(Attempt("cache", "miss", "no bars cached in the range"))
-        elif not self.settings.enable_stale_cache:
+        # Offline, stale bars tagged stale beat an error whatever enable_stale_cache says:
+        # there is no live source to wait for (as for info, strategy/offline.py).
+        elif not self.settings.enable_stale_cache and not self.settings.offline:
             trace.append(Attempt("cache", "skipped", "cached bars not served: stale cache off"))
         else:
             trace.append(Attempt("cache", "success",
@@ -177,7 +184,9 @@ class HistoryCascade:
                                 newest.provider, newest.fetched_at, now, trace, latency_ms,
                                 start_s, end_s)
         attempts = tuple(trace)
-        error = _final_error(symbol, errors, attempts)
+        error = _final_error(symbol, errors, attempts) if not self.settings.offline else \
+            OfflineNoCacheError("; ".join(f"{a.step}: {a.detail}" for a in attempts),
+                                symbol=symbol)
         log.warning("no history for %s: %s", symbol, error.message)
         return HistoryResult(symbol=symbol, source=DataSource.ERROR, frame=empty_bars(),
                              request=request, latency_ms=latency_ms, error=error,

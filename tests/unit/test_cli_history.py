@@ -241,6 +241,19 @@ def test_both_sources_down_cached_bars_up_to_now_are_served_stale(
     assert row.split()[4] == str(len(live["bars"]))
 
 
+def test_offline_serves_the_cached_bars_without_a_request(
+        yahoo: FakeYahooServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = disk_config(yahoo, tmp_path)
+    assert main(["history", "AAPL", *RANGE, "--json", "--config", config]) == 0
+    (live,) = json.loads(capsys.readouterr().out)
+    asked = yahoo.count(route="chart")
+    code = main(["history", "AAPL", "MSFT", *RANGE, "--offline", "--json", "--config", config])
+    cached, missing = json.loads(capsys.readouterr().out)
+    assert code == 1 and yahoo.count(route="chart") == asked  # no request at all
+    assert cached["_data_source"] == "cache_fresh" and cached["bars"] == live["bars"]
+    assert (missing["_data_source"], missing["_error_code"]) == ("error", "offline_no_cache")
+
+
 def test_ctrl_c_writes_the_bars_fetched_so_far_and_exits_130(
         yahoo: FakeYahooServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
