@@ -79,8 +79,10 @@ def run_stats(args: argparse.Namespace) -> int:
         if not Path(args.plot).resolve().parent.is_dir():
             return fail(f"cannot write {args.plot}: its directory does not exist")
     try:
-        settings = Settings.from_yaml(args.config) if args.config else Settings()
-        store = StatsStore(settings.stats_path(), create=False)
+        if args.config:
+            store = StatsStore(Settings.from_yaml(args.config).stats_path(), create=False)
+        else:
+            store = _latest_store(Settings().stats_path())
     except ConfigError as exc:
         return fail(str(exc))
     except StatsStoreError as exc:
@@ -92,6 +94,38 @@ def run_stats(args: argparse.Namespace) -> int:
         return fail(f"cannot read the statistics store {store.path}: {exc}")
     finally:
         store.close()
+
+
+def _latest_store(default: Path) -> StatsStore:
+    """Without ``--config``: of the stores this user's runs wrote (the default one, and those
+    a configuration's ``stats.path`` named: :mod:`~resilient_provider.stats.known_stores`), the
+    one holding the latest run; the default one (or its error) when none has a run.
+
+    Raises:
+        StatsStoreError: no store at all.
+    """
+    from ..stats.known_stores import known_stores
+    from ..stats.store import StatsStore, StatsStoreError
+
+    latest: tuple[float, StatsStore] | None = None
+    for path in known_stores():
+        try:
+            store = StatsStore(path, create=False)
+            started = store.last_started_at()
+        except (StatsStoreError, sqlite3.Error):
+            continue
+        if started is not None and (latest is None or started > latest[0]):
+            if latest is not None:
+                latest[1].close()
+            latest = (started, store)
+        else:
+            store.close()
+    if latest is None:
+        return StatsStore(default, create=False)
+    if latest[1].path != default:
+        print(f"resilient-provider: reading {latest[1].path}, the store with the latest run "
+              "(--config reads a configuration's own)", file=sys.stderr)
+    return latest[1]
 
 
 def _show(store: StatsStore, args: argparse.Namespace, since: float | None) -> int:

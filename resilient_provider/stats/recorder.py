@@ -35,6 +35,7 @@ from .alerts import Alert, AlertMonitor
 from .builder import CounterKey
 from .counters import BreakerView, ReliabilityStats
 from .histogram import percentile_of_buckets
+from .known_stores import remember
 from .open_runs import register, unregister
 from .report import ReliabilityReport
 from .store import AlertRecord, Flush, RunInfo, Sample, StatsStore, StatsStoreError
@@ -251,10 +252,12 @@ class RunRecorder:
     def _open_store(self, settings: Settings) -> StatsStore | None:
         path = settings.stats_path()
         try:
-            return StatsStore(path, timeout_s=STORE_BUSY_TIMEOUT_S)
+            store = StatsStore(path, timeout_s=STORE_BUSY_TIMEOUT_S)
         except (StatsStoreError, OSError) as exc:
             log.warning("statistics will not be kept: cannot open %s: %s", path, exc)
             return None
+        remember(path)  # a bare `resilient-provider stats` then finds this store too
+        return store
 
     def _start_run(self) -> None:
         assert self.store is not None

@@ -219,6 +219,11 @@ class StatsStore:
         ids = self.run_ids()
         return ids[0] if ids else None
 
+    def last_started_at(self) -> float | None:
+        """When the most recently started run started (epoch seconds), if any."""
+        rows = self._read("SELECT MAX(started_at) FROM runs", ())
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def has_run(self, run_id: str) -> bool:
         """Whether a run with this id is stored."""
         return bool(self._read("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))

@@ -15,7 +15,7 @@ from resilient_provider.cli import main
 from resilient_provider.errors import ServerError
 from resilient_provider.stats.histogram import bucket_of, upper_bound_ms
 from resilient_provider.stats.store import AlertRecord, Flush, RunInfo, Sample, StatsStore
-from resilient_provider.testing import ScriptedProvider
+from resilient_provider.testing import FakeClock, ScriptedProvider
 from tests.conftest import MakeFacade
 
 NOW = time.time()
@@ -314,8 +314,50 @@ def test_stats_with_a_config_reads_the_store_its_stats_path_names(
     config.write_text(f"stats: {{path: {json.dumps(str(path))}}}\n")
     code, out, _ = stats(capsys, "--json", "--config", str(config))
     assert code == 0 and json.loads(out)["run_id"] == facade.run_id
-    code, _, err = stats(capsys)  # the user's store: this run did not write there
-    assert code == 2 and "pass --config" in err
+    # Without --config: the run wrote no default store, but its store was noted, and a bare
+    # `stats` reads the known store with the latest run (issue 17: "whatever config wrote it").
+    code, out, err = stats(capsys, "--json")
+    assert code == 0 and json.loads(out)["run_id"] == facade.run_id
+    assert f"reading {path}" in err
+
+
+def test_a_bare_stats_reads_the_known_store_with_the_latest_run(
+        make_facade: MakeFacade, clock: FakeClock, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    runs = {}
+    for name in ("first", "second", "default"):
+        settings: dict[str, Any] = {"retention": 10 * 365 * 86400}
+        if name != "default":
+            settings["path"] = str(tmp_path / f"{name}.sqlite3")
+        facade = make_facade(ScriptedProvider("one"), stats=settings)
+        facade.fetch("AAPL")
+        facade.close()
+        runs[name] = facade.run_id
+        clock.advance(60)
+    code, out, err = stats(capsys, "--json")
+    assert code == 0 and json.loads(out)["run_id"] == runs["default"] and err == ""
+    later = make_facade(ScriptedProvider("one"),
+                        stats={"path": str(tmp_path / "first.sqlite3"),
+                               "retention": 10 * 365 * 86400})
+    later.fetch("AAPL")
+    later.close()
+    code, out, _ = stats(capsys, "--json")
+    assert code == 0 and json.loads(out)["run_id"] == later.run_id
+
+
+def test_a_damaged_list_of_stores_is_ignored(make_facade: MakeFacade, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from resilient_provider.stats.known_stores import registry_path
+
+    registry_path().parent.mkdir(parents=True, exist_ok=True)
+    registry_path().write_text("{not json")
+    facade = make_facade(ScriptedProvider("one"),
+                         stats={"path": str(tmp_path / "own.sqlite3"),
+                                "retention": 10 * 365 * 86400})
+    facade.fetch("AAPL")
+    facade.close()  # the run is kept, and the list written anew
+    code, out, _ = stats(capsys, "--json")
+    assert code == 0 and json.loads(out)["run_id"] == facade.run_id
 
 
 def test_the_per_run_list_has_a_column_per_kind_of_answer(
