@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ResilientProviderError
 
@@ -58,6 +58,38 @@ def iso_utc(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds")
 
 
+class Tagged(Protocol):
+    """What :func:`tag_values` reads of an answer (a :class:`FetchResult` or a history one)."""
+
+    @property
+    def provider(self) -> str | None: ...
+    @property
+    def is_stale(self) -> bool: ...
+    @property
+    def fetched_at(self) -> float | None: ...
+    @property
+    def age_s(self) -> float | None: ...
+    @property
+    def latency_ms(self) -> float: ...
+
+
+def tag_values(source: DataSource, answer: Tagged, *, error_code: str | None,
+               message: str | None) -> dict[str, Any]:
+    """The tags of :data:`TAG_COLUMNS`, in that order, for ``answer`` served from ``source``:
+    latency and age rounded to 3 decimals, ``_fetched_at`` ISO 8601 in UTC, None where the
+    answer has no value."""
+    return {
+        "_data_source": source.value,
+        "_provider": answer.provider,
+        "_is_stale": answer.is_stale,
+        "_fetched_at": iso_utc(answer.fetched_at) if answer.fetched_at is not None else None,
+        "_age_s": round(answer.age_s, 3) if answer.age_s is not None else None,
+        "_latency_ms": round(answer.latency_ms, 3),
+        "_error_code": error_code,
+        "error": message,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """The full answer for one symbol: the data (or error) plus its provenance and trace.
@@ -107,16 +139,8 @@ class FetchResult:
             error_code, message = self.error.code, self.error.message
         elif failed:  # no data and no error: the cascade never builds one, the tags still say so
             error_code, message = "error", "no data"
-        return {
-            "_data_source": DataSource.ERROR.value if failed else self.source.value,
-            "_provider": self.provider,
-            "_is_stale": self.is_stale,
-            "_fetched_at": iso_utc(self.fetched_at) if self.fetched_at is not None else None,
-            "_age_s": round(self.age_s, 3) if self.age_s is not None else None,
-            "_latency_ms": round(self.latency_ms, 3),
-            "_error_code": error_code,
-            "error": message,
-        }
+        return tag_values(DataSource.ERROR if failed else self.source, self,
+                          error_code=error_code, message=message)
 
     def __repr__(self) -> str:
         """One short line: symbol, source, provider, stale, age, latency, error code, and how

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ResilientProviderError
-from ..result import Attempt, DataSource, iso_utc
+from ..result import Attempt, DataSource, tag_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,16 +67,8 @@ class HistoryResult:
 
     def tags(self) -> dict[str, object]:
         """The tags of :data:`~resilient_provider.result.TAG_COLUMNS`, as for info answers."""
-        return {
-            "_data_source": self.source.value,
-            "_provider": self.provider,
-            "_is_stale": self.is_stale,
-            "_fetched_at": iso_utc(self.fetched_at) if self.fetched_at is not None else None,
-            "_age_s": round(self.age_s, 3) if self.age_s is not None else None,
-            "_latency_ms": round(self.latency_ms, 3),
-            "_error_code": self.error_code,
-            "error": self.error.message if self.error is not None else None,
-        }
+        return tag_values(self.source, self, error_code=self.error_code,
+                          message=self.error.message if self.error is not None else None)
 
     def __repr__(self) -> str:
         """One short line: symbol, interval, source, provider, stale, age, latency, error code
