@@ -11,7 +11,7 @@ import math
 import threading
 import zlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -112,16 +112,23 @@ class ScriptedProvider:
             self.default = step
 
     def _next(self, symbol: str) -> Step:
-        steps = self._script.get(symbol)
-        if not steps:
+        step = _take(self._script.get(symbol))
+        if step is None:
             return self.default if self.default is not None else make_info(symbol)
-        return steps.popleft() if len(steps) > 1 else steps[0]
+        return step
 
     def fetch_info(self, symbols: Sequence[str]) -> Mapping[str, InfoOrError]:
         """Answer ``symbols`` from the script."""
         with self._lock:
             self.calls.append(list(symbols))
             steps = {s: self._next(s) for s in symbols}
+        return self._play(steps, lambda _, step: dict(step) if isinstance(step, dict) else step)
+
+    def _play(self, steps: Mapping[str, Any],
+              answer: Callable[[str, Any], Any]) -> dict[str, Any]:
+        """Play each symbol's step: a :class:`Raise` fails the whole call, a :class:`Hang`
+        blocks until released and leaves the symbol out, anything else is ``answer(symbol,
+        step)``."""
         answers: dict[str, Any] = {}
         for symbol, step in steps.items():
             if isinstance(step, Raise):
@@ -131,7 +138,7 @@ class ScriptedProvider:
                     self._hangs.append(step)
                 step.wait()
                 continue
-            answers[symbol] = dict(step) if isinstance(step, dict) else step
+            answers[symbol] = answer(symbol, step)
         return answers
 
     @property
@@ -267,23 +274,20 @@ class ScriptedHistoryProvider(ScriptedProvider):
         """Answer ``symbols`` for ``[start, end)`` from the script."""
         with self._lock:
             self.history_calls.append(HistoryCall(tuple(symbols), start, end, interval))
-            steps = {}
-            for symbol in symbols:
-                queue = self._history.get(symbol)
-                steps[symbol] = (None if not queue else
-                                 queue.popleft() if len(queue) > 1 else queue[0])
-        answers: dict[str, Any] = {}
-        for symbol, step in steps.items():
-            if isinstance(step, Raise):
-                raise step.error
-            if isinstance(step, Hang):
-                with self._lock:
-                    self._hangs.append(step)
-                step.wait()
-                continue
-            if step is None:
-                events = self.events.get(symbol, {})
-                step = make_bars(symbol, start, end, interval, tz=self.tz,
-                                 dividends=events.get("dividends"), splits=events.get("splits"))
-            answers[symbol] = step
-        return answers
+            steps = {s: _take(self._history.get(s)) for s in symbols}
+
+        def generated_unless_scripted(symbol: str, step: Any) -> Any:
+            if step is not None:
+                return step
+            events = self.events.get(symbol, {})
+            return make_bars(symbol, start, end, interval, tz=self.tz,
+                             dividends=events.get("dividends"), splits=events.get("splits"))
+
+        return self._play(steps, generated_unless_scripted)
+
+
+def _take(steps: deque[Step] | None) -> Step | None:
+    """A symbol's next scripted step (the last one repeats), or None when it has none."""
+    if not steps:
+        return None
+    return steps.popleft() if len(steps) > 1 else steps[0]
