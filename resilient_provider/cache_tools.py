@@ -102,9 +102,9 @@ class CacheTools:
 
     def __init__(self, cache: CacheBackend, settings: CacheSettings, *,
                  clock: Callable[[], float] = time.time,
-                 history: HistoryStore | None = None) -> None:
+                 history: Callable[[], HistoryStore] | None = None) -> None:
         self.cache = cache
-        self.history = history
+        self._history = history  # opened by clear() only: listing must not create its files
         self.settings = settings
         self._clock = clock
         self._freshness = FreshnessRule.from_settings(settings)
@@ -160,7 +160,7 @@ class CacheTools:
             entries = sum(r.kind == "entry" for r in records)
             not_found = len(records) - entries
         self.cache.clear()
-        histories = self.history.clear() if self.history is not None else 0
+        histories = self._history().clear() if self._history is not None else 0
         return ClearedCounts(entries, not_found, histories)
 
     def _inventory(self) -> CacheInventory:
@@ -205,12 +205,19 @@ def open_cache_tools(settings: Settings, *,
              if fleet is not None else open_cache(settings.cache, clock=clock))
     from .history.store import open_history_store
 
-    history = open_history_store(cache, settings, clock=clock)
+    opened: list[HistoryStore] = []
+
+    def history() -> HistoryStore:
+        if not opened:
+            opened.append(open_history_store(cache, settings, clock=clock))
+        return opened[0]
+
     try:
         yield CacheTools(cache, settings.cache, clock=clock, history=history)
     finally:
         try:
-            history.close()
+            for store in opened:
+                store.close()
             cache.close()
         finally:
             if fleet is not None:

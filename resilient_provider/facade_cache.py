@@ -76,4 +76,4 @@ def _tools(facade: _Facade) -> CacheTools:
     from .facade_history import history_store  # imported here: pandas-free until used
 
     return CacheTools(facade.cache, facade.settings.cache, clock=facade._clock,
-                      history=history_store(cast(Any, facade)))  # the whole façade
+                      history=lambda: history_store(cast(Any, facade)))  # the whole façade
