@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
 from .cache import CacheBackend
 from .facade_async import _off_the_loop, _Sync
@@ -23,10 +23,16 @@ from .history.result import HistoryResult
 from .history.store import HistoryStore, open_history_store
 from .result import DataSource
 from .stats import ReliabilityStats
-from .strategy.batch import BatchPlan, plan_batch
+from .strategy.batch import (
+    BatchInterrupted,
+    BatchPlan,
+    NoProgress,
+    plan_batch,
+    run_chunks,
+    split_evenly,
+)
 from .strategy.guarded import GuardedProvider
 from .symbols import normalize_symbol
-from .threads import DaemonThreadPool
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,7 +102,9 @@ class HistoryMethods:
         symbols without bars have no rows), or with ``as_frame=False`` ``{symbol as given:
         HistoryResult}`` in input order (an item that is no symbol gets an
         ``invalid_symbol`` error result). Symbols are fetched in chunks of ``batch_size``,
-        those missing the same range in one provider call."""
+        ``max_concurrent_requests`` at once, those missing the same range in one provider
+        call. Ctrl-C raises :class:`~resilient_provider.strategy.batch.BatchInterrupted` (a
+        KeyboardInterrupt) with the answers so far in ``results``."""
         plan = plan_batch(symbols)
         request = _request(self, period, start, end, interval, adjust)
         self._check_open()
@@ -149,23 +157,32 @@ def _cascade(facade: _Facade) -> HistoryCascade:
 
 def _batch(facade: _Facade, plan: BatchPlan, request: HistoryRequest,
            as_frame: bool) -> pd.DataFrame | dict[str, HistoryResult]:
+    """The chunks of ``plan`` through the history cascade on the batch runner info batches
+    use (:func:`~.strategy.batch.run_chunks`): at most ``max_concurrent_requests`` at once,
+    and on Ctrl-C a :class:`~.strategy.batch.BatchInterrupted` carrying the answers so far
+    (``{symbol as given: HistoryResult}``)."""
     cascade = _cascade(facade)
-    size = facade.settings.batch_size
-    chunks = [plan.symbols[i:i + size] for i in range(0, len(plan.symbols), size)]
-    answers: dict[str, HistoryResult] = {}
-    if len(chunks) <= 1:
-        for chunk in chunks:
-            answers.update(cascade.fetch(chunk, request))
-    else:
-        pool = DaemonThreadPool(min(len(chunks), facade.settings.max_concurrent_requests),
-                                name="rp-history")
-        try:
-            for done in [pool.submit(cascade.fetch, chunk, request) for chunk in chunks]:
-                answers.update(done.result())
-        finally:
-            pool.shutdown(wait=False)
+    workers = facade.settings.max_concurrent_requests
+    chunks = split_evenly(plan.symbols, workers=workers, max_size=facade.settings.batch_size)
+    # run_chunks is typed for info answers; it only collects what each chunk returns.
+    fetch_chunk = cast(Any, partial(cascade.fetch, request=request))
+    try:
+        answers = cast(dict[str, HistoryResult],
+                       run_chunks(chunks, fetch_chunk, workers=workers, progress=NoProgress()))
+    except BatchInterrupted as exc:
+        got = cast(dict[str, HistoryResult], exc.results)
+        raise BatchInterrupted(_keyed(plan, got, request),
+                               missing=[k for k in plan.keys if k not in plan.invalid and
+                                        plan.symbol_of[k] not in got]) from exc
     if as_frame:
         return long_frame([answers[s] for s in plan.symbols])
+    return _keyed(plan, answers, request)
+
+
+def _keyed(plan: BatchPlan, answers: dict[str, HistoryResult],
+           request: HistoryRequest) -> dict[str, HistoryResult]:
+    """``{item as given: answer}`` in input order (an item that is no symbol gets its error;
+    a symbol without an answer in ``answers`` is left out)."""
     results: dict[str, HistoryResult] = {}
     for key in plan.keys:
         text = str(key)
@@ -173,8 +190,7 @@ def _batch(facade: _Facade, plan: BatchPlan, request: HistoryRequest,
             results[text] = HistoryResult(symbol=text, source=DataSource.ERROR,
                                           frame=empty_bars(), request=request,
                                           error=plan.invalid[key])
-        else:
-            answer = answers[plan.symbol_of[key]]
+        elif (answer := answers.get(plan.symbol_of[key])) is not None:
             results[text] = answer if answer.symbol == key else answer.with_ticker(text)
     return results
 

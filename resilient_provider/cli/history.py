@@ -129,19 +129,19 @@ def run_history(args: argparse.Namespace) -> int:
 
 def fetch_all(provider: ResilientProvider, symbols: list[str], args: argparse.Namespace,
               ) -> tuple[list[HistoryResult], bool]:
-    """Each symbol's answer, in order, a chunk of ``batch_size`` at a time; and whether Ctrl-C
-    stopped it (the answers so far are kept)."""
-    size = provider.settings.batch_size
-    results: list[HistoryResult] = []
+    """Each symbol's answer, in order, from one batch; and whether Ctrl-C stopped it (then the
+    answers so far, which the batch hands over in its BatchInterrupted)."""
+    from ..strategy.batch import BatchInterrupted
+
     try:
-        for i in range(0, len(symbols), size):
-            answers = provider.batch_get_history(
-                symbols[i:i + size], period=args.period, start=args.start, end=args.end,
-                interval=args.interval, adjust=args.adjust, as_frame=False)
-            results.extend(answers.values())
-    except KeyboardInterrupt:
-        return results, True
-    return results, False
+        answers = provider.batch_get_history(
+            symbols, period=args.period, start=args.start, end=args.end,
+            interval=args.interval, adjust=args.adjust, as_frame=False)
+    except BatchInterrupted as exc:
+        return [exc.results[s] for s in symbols if s in exc.results], True
+    except KeyboardInterrupt:  # before the batch started
+        return [], True
+    return list(answers.values()), False
 
 
 def _report(results: list[HistoryResult], wanted: list[str], args: argparse.Namespace,

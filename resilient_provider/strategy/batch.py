@@ -219,13 +219,14 @@ class BatchInterrupted(KeyboardInterrupt):
 
     Still a KeyboardInterrupt (code that stops on Ctrl-C keeps stopping); ``results`` are the
     answers settled before it (``{symbol as given: FetchResult}`` in input order from
-    ``batch_fetch``), ``missing`` the items left without one.
+    ``batch_fetch``, ``HistoryResult`` from ``batch_get_history``), ``missing`` the items left
+    without one.
     """
 
-    def __init__(self, results: Mapping[Any, FetchResult], missing: Sequence[Any] = ()) -> None:
+    def __init__(self, results: Mapping[Any, Any], missing: Sequence[Any] = ()) -> None:
         super().__init__(f"batch interrupted with {len(results)} answered and "
                          f"{len(missing)} not")
-        self.results: dict[Any, FetchResult] = dict(results)
+        self.results: dict[Any, Any] = dict(results)
         self.missing: tuple[Any, ...] = tuple(missing)
 
 

@@ -258,7 +258,9 @@ def test_ctrl_c_writes_the_bars_fetched_so_far_and_exits_130(
         yahoo: FakeYahooServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     config = Path(write_fake_yahoo_config(tmp_path, yahoo.base_url, timeout_s=60))
-    config.write_text(config.read_text() + "batch_size: 1\ndeadline_s: 120\n")
+    # One chunk at a time: AAPL answers before HANG hangs, and MSFT is never started.
+    config.write_text(config.read_text()
+                      + "batch_size: 1\nmax_concurrent_requests: 1\ndeadline_s: 120\n")
     yahoo.inject(Fault.hang(), route="chart", symbols=["HANG"])
     hung = threading.Event()
     record = yahoo.record
