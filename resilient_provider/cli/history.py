@@ -112,7 +112,7 @@ def run_history(args: argparse.Namespace) -> int:
             return fail(f"cannot write {args.output}: its directory does not exist")
     try:
         wanted = list(dict.fromkeys(normalize_symbol(s) for s in args.symbols))
-        # The façade checks these again per chunk; once here, so bad input costs no set-up.
+        # The façade checks these again; once here, so bad input costs no set-up.
         resolve_request(period=args.period, start=args.start, end=args.end,
                         interval=args.interval, adjust=args.adjust, now=time.time())
         provider = open_provider_for(args)
